@@ -1,0 +1,3 @@
+from depgraph.cli import main
+
+main()

@@ -1,0 +1,154 @@
+"""The command line: parse arguments, call one library function, hand the result to a renderer.
+
+Errors become one line on stderr and an exit code (2: bad usage or input, 1: failed work); ``--debug``
+shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any
+
+import click
+
+from depgraph import __version__
+from depgraph.errors import BadInput, DepgraphError
+
+
+class DepgraphGroup(click.Group):
+    """Maps library errors to one line and an exit code, unless --debug asks for the traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DepgraphError as error:
+            if ctx.meta.get("depgraph.debug"):
+                raise
+            click.echo(f"depgraph: error: {error}", err=True)
+            ctx.exit(error.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("depgraph: interrupted", err=True)
+            ctx.exit(130)
+        except Exception as error:
+            if ctx.meta.get("depgraph.debug"):
+                raise
+            click.echo(f"depgraph: internal error: {type(error).__name__}: {error} (rerun with --debug and "
+                       "report it)", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=DepgraphGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="depgraph")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.option("--offline", is_flag=True, envvar="DEPGRAPH_OFFLINE", help="Use only what is cached; fetch nothing.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, offline: bool) -> None:
+    """Investigate Python package indexes: dependency graphs as of a date, downloads, and spikes."""
+    ctx.meta["depgraph.debug"] = debug
+    ctx.obj = {"offline": offline}
+
+
+def resolve_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The options shared by ``resolve`` and ``graph``."""
+    options = [
+        click.argument("requirements", nargs=-1, required=True),
+        click.option("--date", help="Resolve as of the end of this UTC day (YYYY-MM-DD)."),
+        click.option("--python", "python", help="Target Python version, e.g. 2.7 or 3.7 (default: this one)."),
+        click.option("--platform", help="Target wheel platform tag, e.g. linux_armv7l (default: this machine)."),
+        click.option("--index", "indexes", multiple=True, metavar="pypi|piwheels|pip|URL",
+                     help="Index to use (repeatable, first wins ties); 'pip' reads pip's configuration."),
+        click.option("--pypi-url", envvar="DEPGRAPH_PYPI_URL", help="PyPI's Simple API base URL."),
+        click.option("--piwheels-url", envvar="DEPGRAPH_PIWHEELS_URL", help="piwheels' site root URL."),
+        click.option("--refresh", is_flag=True, help="Ignore cached answers and ask the index again."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _resolve(ctx: click.Context, requirements: tuple[str, ...], date: str | None, python: str | None,
+             platform: str | None, indexes: tuple[str, ...], pypi_url: str | None, piwheels_url: str | None,
+             refresh: bool):
+    from depgraph.resolve import ResolveRequest, resolve_requirements
+    from depgraph.sources.indexes import select_indexes
+
+    request = ResolveRequest(requirements, python, platform, date,
+                             tuple(select_indexes(list(indexes), pypi_url, piwheels_url)))
+    with _progress() as update:
+        return resolve_requirements(request, offline=ctx.obj["offline"], use_cache=not refresh, progress=update)
+
+
+def _progress() -> AbstractContextManager[Callable[[str], None] | None]:
+    """A spinner on stderr counting resolved packages, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return nullcontext(None)
+    from contextlib import contextmanager
+
+    from rich.console import Console
+
+    @contextmanager
+    def spinner():
+        count = 0
+        with Console(stderr=True).status("resolving…") as status:
+            def update(message: str) -> None:
+                nonlocal count
+                count += 1
+                status.update(f"resolving… {count} packages ({message})")
+            yield update
+
+    return spinner()
+
+
+@cli.command()
+@resolve_options
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "dot"]), default="table", show_default=True)
+@click.pass_context
+def resolve(ctx: click.Context, fmt: str, **options: Any) -> None:
+    """Resolve REQUIREMENTS as an installer would have, and list what it installs."""
+    resolution = _resolve(ctx, **options)
+    if fmt == "json":
+        click.echo(json.dumps(resolution.to_dict(), indent=2))
+    elif fmt == "dot":
+        from depgraph.graph import graph_from_resolution
+        from depgraph.render.dot import dependency_dot
+
+        click.echo(dependency_dot(graph_from_resolution(resolution)), nl=False)
+    else:
+        from rich.console import Console
+
+        from depgraph.render.console import resolution_table
+
+        Console().print(resolution_table(resolution))
+    for warning in resolution.warnings:
+        click.echo(f"depgraph: warning: {warning}", err=True)
+
+
+@cli.command()
+@resolve_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Write .json (node-link), .dot, .svg, .png or .pdf.")
+@click.pass_context
+def graph(ctx: click.Context, output: Path, **options: Any) -> None:
+    """Write the dependency graph of REQUIREMENTS to a file."""
+    from depgraph.graph import graph_from_resolution, write_node_link
+    from depgraph.render.dot import dependency_dot, render_dot
+
+    if output.suffix.lower() not in (".json", ".dot", ".svg", ".png", ".pdf"):
+        raise BadInput(f"output {output} has an unknown extension", "use .json, .dot, .svg, .png or .pdf")
+    dependency_graph = graph_from_resolution(_resolve(ctx, **options))
+    if output.suffix.lower() == ".json":
+        write_node_link(dependency_graph, output)
+    else:
+        render_dot(dependency_dot(dependency_graph), output)
+    click.echo(f"wrote {output} ({dependency_graph.number_of_nodes()} packages, "
+               f"{dependency_graph.number_of_edges()} requirements)", err=True)
+
+
+def main() -> None:
+    cli(prog_name="depgraph")

@@ -1,0 +1,1 @@
+"""Turn results into things people read: rich console tables, JSON, DOT/SVG/PNG, Mermaid, charts, reports."""

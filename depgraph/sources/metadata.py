@@ -1,0 +1,164 @@
+"""A release file's dependencies: PEP 658 metadata, else the wheel's METADATA, else the sdist's PKG-INFO
+or egg-info ``requires.txt``. A file whose dependencies cannot be known is reported as unknown.
+
+Answers are cached for good per file URL and hash: a published file never changes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.metadata import parse_email
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.version import InvalidVersion, Version
+
+from depgraph.sources.archives import ArchiveError, SdistMetadata, sdist_metadata, wheel_metadata
+from depgraph.sources.http import Http, cache_dir
+from depgraph.sources.simple import ReleaseFile
+
+DYNAMIC_REQUIRES_MIN = Version("2.2")  # Metadata 2.2 made sdist fields trustworthy unless marked Dynamic
+
+
+@dataclass(frozen=True)
+class CoreMetadata:
+    """Requires-Dist of one file, where it was read from, and why it is unknown when it is."""
+
+    requires_dist: tuple[str, ...]
+    requires_python: str | None
+    source: str  # core-metadata | wheel | sdist-pkg-info | sdist-requires-txt | sdist-egg-info | unknown
+    unknown_reason: str | None = None
+    invalid_lines: tuple[str, ...] = ()
+
+    @property
+    def unknown(self) -> bool:
+        return self.unknown_reason is not None
+
+    def requirements(self) -> list[Requirement]:
+        return [Requirement(line) for line in self.requires_dist]
+
+
+def parse_metadata_file(data: bytes, source: str) -> CoreMetadata:
+    """Parse a METADATA/PKG-INFO file's bytes (any encoding) into valid requirements, keeping bad lines aside."""
+    raw, _unparsed = parse_email(data)
+    good, bad = _valid_requirements(raw.get("requires_dist", []))
+    return CoreMetadata(tuple(good), raw.get("requires_python"), source, None, tuple(bad))
+
+
+def _valid_requirements(lines: list[str]) -> tuple[list[str], list[str]]:
+    good, bad = [], []
+    for line in lines:
+        try:
+            good.append(str(Requirement(line)))
+        except InvalidRequirement:
+            bad.append(line)
+    return good, bad
+
+
+def requires_txt_to_requires_dist(text: str) -> list[str]:
+    """Turn setuptools' ``requires.txt`` (``[extra]``, ``[:marker]``, ``[extra:marker]`` sections) into PEP 508."""
+    lines: list[str] = []
+    extra, marker = "", ""
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            extra, _, marker = line[1:-1].partition(":")
+            extra, marker = extra.strip(), marker.strip()
+            continue
+        conditions = [f"({marker})"] if marker else []
+        if extra:
+            conditions.append(f'extra == "{extra}"')
+        lines.append(f"{line}; {' and '.join(conditions)}" if conditions else line)
+    return lines
+
+
+def metadata_from_sdist(found: SdistMetadata) -> CoreMetadata:
+    """Decide what an sdist's own files say of its dependencies, or that they cannot say."""
+    pkg_info = parse_metadata_file(found.pkg_info, "sdist-pkg-info") if found.pkg_info else None
+    raw = parse_email(found.pkg_info)[0] if found.pkg_info else {}
+    version = _metadata_version(raw.get("metadata_version"))
+    dynamic = {d.lower() for d in raw.get("dynamic", [])}
+    if pkg_info and version >= DYNAMIC_REQUIRES_MIN and "requires-dist" not in dynamic:
+        return pkg_info
+    requires_python = pkg_info.requires_python if pkg_info else None
+    if found.requires_txt is not None:
+        text = found.requires_txt.decode("utf-8", errors="replace")
+        good, bad = _valid_requirements(requires_txt_to_requires_dist(text))
+        return CoreMetadata(tuple(good), requires_python, "sdist-requires-txt", None, tuple(bad))
+    if found.egg_info_pkg_info is not None:  # setuptools writes requires.txt only when there are requirements
+        return CoreMetadata((), requires_python, "sdist-egg-info")
+    if pkg_info and pkg_info.requires_dist:
+        return pkg_info
+    return CoreMetadata((), requires_python, "unknown", "the sdist declares no dependency metadata")
+
+
+def _metadata_version(text: str | None) -> Version:
+    try:
+        return Version(text or "1.0")
+    except InvalidVersion:
+        return Version("1.0")
+
+
+def unknown(reason: str) -> CoreMetadata:
+    return CoreMetadata((), None, "unknown", reason)
+
+
+class MetadataCache:
+    """A small SQLite table: file URL + sha256 -> parsed CoreMetadata (files are immutable)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        path = path or cache_dir() / "metadata.sqlite"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+    @staticmethod
+    def key(file: ReleaseFile) -> str:
+        return f"{file.url}#{file.sha256 or ''}"
+
+    def get(self, file: ReleaseFile) -> CoreMetadata | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM metadata WHERE key = ?", (self.key(file),)).fetchone()
+        if row is None:
+            return None
+        data = json.loads(row[0])
+        return CoreMetadata(tuple(data["requires_dist"]), data["requires_python"], data["source"],
+                            data["unknown_reason"], tuple(data["invalid_lines"]))
+
+    def put(self, file: ReleaseFile, meta: CoreMetadata) -> None:
+        value = json.dumps({"requires_dist": meta.requires_dist, "requires_python": meta.requires_python,
+                            "source": meta.source, "unknown_reason": meta.unknown_reason,
+                            "invalid_lines": meta.invalid_lines})
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO metadata VALUES (?, ?)", (self.key(file), value))
+
+
+def fetch_metadata(http: Http, file: ReleaseFile, cache: MetadataCache | None = None) -> CoreMetadata:
+    """The dependencies of one file, trying PEP 658 metadata, the wheel, then the sdist; never builds."""
+    cached = cache.get(file) if cache else None
+    if cached is not None:
+        return cached
+    meta = _fetch_uncached(http, file)
+    if cache:
+        cache.put(file, meta)
+    return meta
+
+
+def _fetch_uncached(http: Http, file: ReleaseFile) -> CoreMetadata:
+    if file.has_metadata:
+        response = http.get(file.metadata_url)
+        if response.status_code == 200:
+            return parse_metadata_file(response.content, "core-metadata")
+    try:
+        if file.kind == "wheel":
+            return parse_metadata_file(wheel_metadata(http, file.url, file.size), "wheel")
+        return metadata_from_sdist(sdist_metadata(http, file.url, file.size, file.filename))
+    except ArchiveError as exc:
+        return unknown(str(exc))

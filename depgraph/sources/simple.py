@@ -1,0 +1,119 @@
+"""Simple repository API pages (PEP 691 JSON, PEP 503 HTML) turned into typed release files.
+
+pypi-simple parses the page; ``packaging`` parses every filename, version and tag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+from urllib.parse import urljoin
+
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+from pypi_simple import ProjectPage, UnsupportedContentTypeError, UnsupportedRepoVersionError
+
+from depgraph.errors import IndexUnavailable, UnknownPackage
+from depgraph.sources.http import Http
+
+SIMPLE_ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
+)
+
+FileKind = Literal["wheel", "sdist"]
+
+
+@dataclass(frozen=True)
+class ReleaseFile:
+    """One distribution file of one release, as an index lists it."""
+
+    project: NormalizedName
+    version: Version
+    filename: str
+    url: str
+    kind: FileKind
+    tags: frozenset[Tag]
+    requires_python: str | None
+    upload_time: datetime | None
+    yanked: bool
+    size: int | None
+    sha256: str | None
+    has_metadata: bool | None  # PEP 658/714: True, False, or None when the index does not say
+    index: str
+
+    @property
+    def metadata_url(self) -> str:
+        return self.url + ".metadata"
+
+    @property
+    def is_pure_python(self) -> bool:
+        return self.kind == "wheel" and all(t.abi == "none" and t.platform == "any" for t in self.tags)
+
+
+def parse_distribution_filename(filename: str) -> tuple[NormalizedName, Version, FileKind, frozenset[Tag]] | None:
+    """Name, version, kind and tags of a wheel or sdist filename; ``None`` for eggs, installers and junk."""
+    try:
+        if filename.endswith(".whl"):
+            name, version, _build, tags = parse_wheel_filename(filename)
+            return name, version, "wheel", tags
+        if filename.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+            return name, version, "sdist", frozenset()
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+    return None
+
+
+def fetch_project_page(http: Http, simple_url: str, project: str) -> ProjectPage:
+    """GET ``<simple_url>/<normalized>/`` with PEP 691 negotiation and parse it."""
+    name = canonicalize_name(project)
+    url = urljoin(simple_url, f"{name}/")
+    response = http.get(url, headers={"Accept": SIMPLE_ACCEPT})
+    if response.status_code == 404:
+        raise UnknownPackage(f"no project {project!r} on the index {simple_url}", "check the name's spelling")
+    try:
+        return ProjectPage.from_response(response, name)
+    except (UnsupportedContentTypeError, UnsupportedRepoVersionError, ValueError, KeyError, TypeError) as exc:
+        raise IndexUnavailable(f"{url}: not a Simple API page ({exc})", "check the index URL") from exc
+
+
+def release_files(page: ProjectPage, project: str, index: str) -> list[ReleaseFile]:
+    """The page's wheels and sdists of ``project``; files of other projects or unparseable names are skipped."""
+    wanted = canonicalize_name(project)
+    return [f for f in (_release_file(pkg, index) for pkg in page.packages) if f and f.project == wanted]
+
+
+def _release_file(pkg, index: str) -> ReleaseFile | None:  # pkg: pypi_simple.DistributionPackage
+    parsed = parse_distribution_filename(pkg.filename)
+    if parsed is None:
+        return None
+    name, version, kind, tags = parsed
+    return ReleaseFile(
+        project=name,
+        version=version,
+        filename=pkg.filename,
+        url=pkg.url.split("#", 1)[0],
+        kind=kind,
+        tags=tags,
+        requires_python=pkg.requires_python or None,
+        upload_time=pkg.upload_time,
+        yanked=bool(pkg.is_yanked),
+        size=pkg.size,
+        sha256=(pkg.digests or {}).get("sha256"),
+        has_metadata=pkg.has_metadata,
+        index=index,
+    )
+
+
+def versions_of(files: Iterable[ReleaseFile]) -> list[Version]:
+    return sorted({f.version for f in files}, reverse=True)

@@ -1,0 +1,33 @@
+"""Shared fixtures: an isolated cache per test, and a loopback server replaying recorded index responses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from tests.replay import FIXTURES, Replay
+
+RECORDINGS = FIXTURES / "recordings"
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own cache directory and no index settings from the outside world."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("DEPGRAPH_CACHE_DIR", str(cache))
+    for name in ("DEPGRAPH_PYPI_URL", "DEPGRAPH_PIWHEELS_URL", "DEPGRAPH_OFFLINE", "DEPGRAPH_DB",
+                 "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    return cache
+
+
+@pytest.fixture
+def replay(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Replay]:
+    """PyPI as recorded, on loopback; ``DEPGRAPH_PYPI_URL`` points at it. Fails the test on unrecorded requests."""
+    server = Replay(httpserver, RECORDINGS / "pypi")
+    monkeypatch.setenv("DEPGRAPH_PYPI_URL", server.pypi_simple_url())
+    yield server
+    assert not server.misses, f"requests that were never recorded: {server.misses[:5]}"
