@@ -78,6 +78,8 @@ def _resolve(ctx: click.Context, requirements: tuple[str, ...], date: str | None
     from depgraph.resolve import ResolveRequest, resolve_requirements
     from depgraph.sources.indexes import select_indexes
 
+    if refresh and ctx.obj["offline"]:
+        raise BadInput("--refresh asks the index again and --offline forbids it", "use one or the other")
     request = ResolveRequest(requirements, python, platform, date,
                              tuple(select_indexes(list(indexes), pypi_url, piwheels_url)))
     with _progress() as update:

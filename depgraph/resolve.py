@@ -7,10 +7,10 @@ admits the target; dependencies come from the chosen file's metadata, with marke
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 import hashlib
 import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -45,7 +45,8 @@ def parse_requirement(text: str) -> Requirement:
         requirement = Requirement(text)
     except InvalidRequirement as exc:
         reason = str(exc).splitlines()[0]
-        raise BadInput(f"requirement {text!r} is not valid PEP 508 ({reason})", "use e.g. 'Flask-Login==0.4.1'") from exc
+        raise BadInput(f"requirement {text!r} is not valid PEP 508 ({reason})",
+                       "use e.g. 'Flask-Login==0.4.1'") from exc
     requirement.name = canonicalize_name(requirement.name)
     return requirement
 

@@ -99,8 +99,9 @@ class Http:
             raise IndexUnavailable(f"{url}: cannot connect ({_cause(exc)})", "check the network") from exc
         for hook in self.response_hooks:
             hook(response)
-        if self.offline and response.status_code == OFFLINE_STATUS and not getattr(response, "from_cache", True):
-            raise IndexUnavailable(f"offline, and not in the cache: {url}", "run once without --offline")
+        if self.offline and response.status_code == OFFLINE_STATUS:
+            what = f"{url} ({headers['Range']})" if headers and "Range" in headers else url
+            raise IndexUnavailable(f"offline, and not in the cache: {what}", "run once without --offline")
         if response.status_code in ok or response.status_code == 404:
             self._check_size(url, response)
             return response

@@ -26,7 +26,8 @@ def pypi_simple_url(override: str | None = None) -> str:
 def pypi_json_url(simple_url: str) -> str:
     """PyPI's JSON API base (``.../pypi/``): the sibling of the Simple API's ``simple/`` folder."""
     base = simple_url.rstrip("/")
-    return (base.removesuffix("/simple") if base.endswith("/simple") else urljoin(simple_url, "/").rstrip("/")) + "/pypi/"
+    root = base.removesuffix("/simple") if base.endswith("/simple") else urljoin(simple_url, "/").rstrip("/")
+    return root + "/pypi/"
 
 
 def piwheels_url(override: str | None = None) -> str:
