@@ -76,12 +76,10 @@ def _resolve(ctx: click.Context, requirements: tuple[str, ...], date: str | None
              platform: str | None, indexes: tuple[str, ...], pypi_url: str | None, piwheels_url: str | None,
              refresh: bool):
     from depgraph.resolve import ResolveRequest, resolve_requirements
-    from depgraph.sources.indexes import select_indexes
 
     if refresh and ctx.obj["offline"]:
         raise BadInput("--refresh asks the index again and --offline forbids it", "use one or the other")
-    request = ResolveRequest(requirements, python, platform, date,
-                             tuple(select_indexes(list(indexes), pypi_url, piwheels_url)))
+    request = ResolveRequest(requirements, python, platform, date, indexes or ("pypi",), pypi_url, piwheels_url)
     with _progress() as update:
         return resolve_requirements(request, offline=ctx.obj["offline"], use_cache=not refresh, progress=update)
 

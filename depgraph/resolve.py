@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
@@ -24,8 +25,10 @@ from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from depgraph.environment import TargetEnvironment
 from depgraph.errors import BadInput, ResolutionFailed
-from depgraph.sources.metadata import CoreMetadata
-from depgraph.sources.simple import ReleaseFile
+
+if TYPE_CHECKING:  # the sources (requests, pypi-simple, ...) load only when a resolution needs the network
+    from depgraph.sources.metadata import CoreMetadata
+    from depgraph.sources.simple import ReleaseFile
 
 MAX_ROUNDS = 20_000
 
@@ -337,13 +340,17 @@ class ResolveRequest:
     python: str | None = None
     platform: str | None = None
     date: str | None = None
-    indexes: tuple[tuple[str, str], ...] = ()
+    indexes: tuple[str, ...] = ("pypi",)  # pypi | piwheels | pip | URL, in pip's priority order
+    pypi_url: str | None = None
+    piwheels_url: str | None = None
 
     def cache_key(self, target: TargetEnvironment) -> str:
         from depgraph import __version__
 
-        payload = json.dumps([__version__, sorted(self.requirements), target.python, target.platform,
-                              self.date, list(self.indexes)])
+        settings = [os.environ.get(name) for name in ("DEPGRAPH_PYPI_URL", "DEPGRAPH_PIWHEELS_URL",
+                                                      "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")]
+        payload = json.dumps([__version__, sorted(self.requirements), target.python, target.platform, self.date,
+                              list(self.indexes), self.pypi_url, self.piwheels_url, settings])
         return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
@@ -355,7 +362,7 @@ def resolve_requirements(request: ResolveRequest, *, offline: bool = False, use_
     (yanks aside; ``use_cache=False`` asks again).
     """
     from depgraph.environment import parse_cutoff
-    from depgraph.sources.http import cache_dir
+    from depgraph.sources.paths import cache_dir
 
     target = TargetEnvironment.create(request.python, request.platform)
     cutoff = parse_cutoff(request.date)
@@ -379,10 +386,13 @@ def _resolve_live(request: ResolveRequest, target: TargetEnvironment, cutoff: da
                   use_cache: bool, progress: Callable[[str], None] | None) -> Resolution:
     from depgraph.sources.finder import Index, IndexFinder
     from depgraph.sources.http import Http
+    from depgraph.sources.indexes import select_indexes
     from depgraph.sources.metadata import MetadataCache
 
+    indexes = [Index(name, url) for name, url in
+               select_indexes(list(request.indexes), request.pypi_url, request.piwheels_url)]
     http = Http(offline=offline, use_cache=use_cache)
-    finder = IndexFinder(http, [Index(name, url) for name, url in request.indexes], MetadataCache())
+    finder = IndexFinder(http, indexes, MetadataCache())
     try:
         return resolve(request.requirements, finder, target, cutoff, request.date, progress)
     finally:

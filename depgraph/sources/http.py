@@ -6,30 +6,23 @@ servers' caching headers; range requests and content negotiation are part of the
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import requests
 import requests_cache
-from platformdirs import user_cache_dir
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from depgraph import __version__
 from depgraph.errors import IndexUnavailable
+from depgraph.sources.paths import cache_dir
 
-CACHE_DIR_ENV = "DEPGRAPH_CACHE_DIR"
 USER_AGENT = f"depgraph/{__version__}"
 DEFAULT_TIMEOUT = (10.0, 60.0)  # connect, read
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 OFFLINE_STATUS = 504  # what requests-cache answers for an uncached request in only-if-cached mode
-
-
-def cache_dir() -> Path:
-    """The directory holding depgraph's caches (``DEPGRAPH_CACHE_DIR`` overrides the user cache dir)."""
-    return Path(os.environ.get(CACHE_DIR_ENV) or user_cache_dir("depgraph"))
 
 
 def _retrying_adapter(retries: int, backoff: float) -> HTTPAdapter:

@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-from pypi_simple import PYPI_SIMPLE_ENDPOINT
-
 from depgraph.errors import BadInput
 
 PYPI_SIMPLE_ENV = "DEPGRAPH_PYPI_URL"
@@ -19,8 +17,12 @@ DEFAULT_PIWHEELS_URL = "https://www.piwheels.org/"
 
 
 def pypi_simple_url(override: str | None = None) -> str:
-    """PyPI's Simple API base (``.../simple/``)."""
-    return _with_slash(override or os.environ.get(PYPI_SIMPLE_ENV) or PYPI_SIMPLE_ENDPOINT)
+    """PyPI's Simple API base (``.../simple/``); the default is pypi-simple's ``PYPI_SIMPLE_ENDPOINT``."""
+    if override or os.environ.get(PYPI_SIMPLE_ENV):
+        return _with_slash(override or os.environ[PYPI_SIMPLE_ENV])
+    from pypi_simple import PYPI_SIMPLE_ENDPOINT  # imported here: it pulls in requests and bs4
+
+    return _with_slash(PYPI_SIMPLE_ENDPOINT)
 
 
 def pypi_json_url(simple_url: str) -> str:

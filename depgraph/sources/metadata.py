@@ -17,7 +17,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
 from depgraph.sources.archives import ArchiveError, SdistMetadata, sdist_metadata, wheel_metadata
-from depgraph.sources.http import Http, cache_dir
+from depgraph.sources.http import Http
+from depgraph.sources.paths import cache_dir
 from depgraph.sources.simple import ReleaseFile
 
 DYNAMIC_REQUIRES_MIN = Version("2.2")  # Metadata 2.2 made sdist fields trustworthy unless marked Dynamic
