@@ -125,3 +125,12 @@ def test_offline_after_an_online_run_needs_no_server(replay: Replay, isolated_en
     assert offline.exit_code == 0, offline.output
     assert json.loads(offline.stdout)["packages"] == json.loads(online.stdout)["packages"]
     assert len(replay.requests) == seen
+
+
+def test_a_past_day_is_resolved_once_and_kept(replay: Replay) -> None:
+    first = CliRunner().invoke(cli, ["resolve", *SPIKE, *ARGS, "--format", "json"])
+    asked = len(replay.requests)
+    again = CliRunner().invoke(cli, ["resolve", *SPIKE, *ARGS, "--format", "json"])
+    assert again.stdout == first.stdout and len(replay.requests) == asked
+    refreshed = CliRunner().invoke(cli, ["resolve", *SPIKE, *ARGS, "--format", "json", "--refresh"])
+    assert refreshed.stdout == first.stdout and len(replay.requests) > asked
