@@ -6,6 +6,7 @@ shows the traceback instead.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable
@@ -54,10 +55,10 @@ def cli(ctx: click.Context, debug: bool, offline: bool) -> None:
     ctx.obj = {"offline": offline}
 
 
-def resolve_options(function: Callable[..., Any]) -> Callable[..., Any]:
+def resolve_options(function: Callable[..., Any], requirements_required: bool = True) -> Callable[..., Any]:
     """The options shared by ``resolve`` and ``graph``."""
     options = [
-        click.argument("requirements", nargs=-1, required=True),
+        click.argument("requirements", nargs=-1, required=requirements_required),
         click.option("--date", help="Resolve as of the end of this UTC day (YYYY-MM-DD)."),
         click.option("--python", "python", help="Target Python version, e.g. 2.7 or 3.7 (default: this one)."),
         click.option("--platform", help="Target wheel platform tag, e.g. linux_armv7l (default: this machine)."),
@@ -130,18 +131,33 @@ def resolve(ctx: click.Context, fmt: str, **options: Any) -> None:
 
 
 @cli.command()
-@resolve_options
+@functools.partial(resolve_options, requirements_required=False)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Write .json (node-link), .dot, .svg, .png or .pdf.")
+@click.option("--installed", is_flag=True, help="Graph an installed environment instead (through pipdeptree).")
+@click.option("--interpreter", type=click.Path(dir_okay=False), help="With --installed: that Python, not this one.")
+@click.option("--pipdeptree", "pipdeptree_file", type=click.Path(path_type=Path),
+              help="Graph the environment saved by `pipdeptree --json` or `--json-tree` (e.g. from a Raspberry Pi).")
 @click.pass_context
-def graph(ctx: click.Context, output: Path, **options: Any) -> None:
-    """Write the dependency graph of REQUIREMENTS to a file."""
+def graph(ctx: click.Context, output: Path, installed: bool, interpreter: str | None, pipdeptree_file: Path | None,
+          **options: Any) -> None:
+    """Write the dependency graph of REQUIREMENTS (or of an installed environment) to a file."""
     from depgraph.graph import graph_from_resolution, write_node_link
     from depgraph.render.dot import dependency_dot, render_dot
 
     if output.suffix.lower() not in (".json", ".dot", ".svg", ".png", ".pdf"):
         raise BadInput(f"output {output} has an unknown extension", "use .json, .dot, .svg, .png or .pdf")
-    dependency_graph = graph_from_resolution(_resolve(ctx, **options))
+    chosen = [bool(options["requirements"]), installed, pipdeptree_file is not None]
+    if sum(chosen) != 1:
+        raise BadInput("graph needs exactly one of: REQUIREMENTS, --installed, --pipdeptree FILE",
+                       "e.g. depgraph graph OctoPrint==1.4.0 -o deps.svg")
+    if installed or pipdeptree_file:
+        from depgraph.installed import graph_from_environment, graph_from_pipdeptree_json
+
+        dependency_graph = (graph_from_pipdeptree_json(pipdeptree_file) if pipdeptree_file
+                            else graph_from_environment(interpreter))
+    else:
+        dependency_graph = graph_from_resolution(_resolve(ctx, **options))
     if output.suffix.lower() == ".json":
         write_node_link(dependency_graph, output)
     else:

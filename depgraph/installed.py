@@ -7,7 +7,9 @@ e.g. a Raspberry Pi. Both go through the same reader, so they build the same gra
 pipdeptree has already evaluated the markers for that environment, so edges carry no marker; an edge that
 exists only because an extra of its source was requested carries that extra. Known limits of the formats:
 ``--json-tree`` drops the edge that closes a dependency cycle and any cycle nothing outside it requires, and
-``--reverse`` output cannot be told apart from forward output, so it must not be given.
+``--reverse`` output cannot be told apart from forward output, so it must not be given. A requirement
+pipdeptree found no distribution for is ``unknown``; only ``--json`` shows one it found as a bare module
+(with the module's ``__version__``), ``--json-tree`` makes that a dependency-free package.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 from depgraph.errors import BadInput
 from depgraph.graph import add_package, add_requirement, new_graph
 
-FILE_HINT = "give the output of `pipdeptree --json` or `pipdeptree --json-tree` (not --reverse)"
+FILE_HINT = "give a file written by `pipdeptree --json` or `pipdeptree --json-tree`, without --reverse"
 NOT_INSTALLED = "not installed"
+NO_METADATA = "installed without distribution metadata"
 METADATA_SOURCE = "installed"
+LIVE_HINT = "a package installed there has malformed metadata; reinstall it"
 UNKNOWN_VERSIONS = (None, "?")
 ANY_VERSION = (None, "Any", "any")
 
@@ -44,7 +48,7 @@ def graph_from_environment(python: str | None = None) -> nx.DiGraph:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "pipdeptree failed"
         raise BadInput(f"cannot inspect the Python interpreter {python}: {reason}",
                        "give the path of a Python executable, e.g. /usr/bin/python3 or venv/bin/python") from exc
-    return _graph_from_document(json.loads(text), f"pipdeptree's view of {interpreter}", interpreter)
+    return _graph_from_document(json.loads(text), f"pipdeptree's view of {interpreter}", interpreter, LIVE_HINT)
 
 
 def graph_from_pipdeptree_json(path: Path) -> nx.DiGraph:
@@ -62,7 +66,7 @@ def _read_json(path: Path) -> Any:
     try:
         return json.loads(raw)  # bytes: json detects UTF-8/16/32, e.g. a PowerShell redirect
     except json.JSONDecodeError as exc:
-        raise BadInput(f"{path} is not JSON ({exc.msg} at line {exc.lineno})", FILE_HINT) from exc
+        raise BadInput(f"{path} is not JSON ({exc.msg}: line {exc.lineno} column {exc.colno})", FILE_HINT) from exc
     except UnicodeDecodeError as exc:
         raise BadInput(f"{path} is not JSON text (undecodable bytes)", FILE_HINT) from exc
     except RecursionError as exc:
@@ -72,12 +76,12 @@ def _read_json(path: Path) -> Any:
 class _Reader:
     """Builds the graph from pipdeptree's JSON, naming ``source`` in every complaint."""
 
-    def __init__(self, source: str) -> None:
-        self.source = source
+    def __init__(self, source: str, hint: str) -> None:
+        self.source, self.hint = source, hint
         self.graph = new_graph()
 
     def fail(self, where: str, problem: str) -> BadInput:
-        return BadInput(f"{self.source} is not pipdeptree JSON: {where} {problem}", FILE_HINT)
+        return BadInput(f"{self.source} is not pipdeptree JSON: {where} {problem}", self.hint)
 
     def obj(self, value: Any, where: str) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -139,7 +143,8 @@ class _Reader:
             add_package(self.graph, name, None, unknown=True, unknown_reason=NOT_INSTALLED,
                         metadata_source=METADATA_SOURCE)
         else:
-            add_package(self.graph, name, version, unknown=False, metadata_source=METADATA_SOURCE)
+            add_package(self.graph, name, version, unknown=False, unknown_reason=None,
+                        metadata_source=METADATA_SOURCE)
 
     def requirement(self, source: NormalizedName, item: dict[str, Any], where: str) -> NormalizedName:
         """Add the edge ``source`` → the dependency ``item`` describes; a mandatory edge beats an extra's."""
@@ -151,8 +156,8 @@ class _Reader:
         return target
 
 
-def _graph_from_document(document: Any, source: str, origin: str) -> nx.DiGraph:
-    reader = _Reader(source)
+def _graph_from_document(document: Any, source: str, origin: str, hint: str = FILE_HINT) -> nx.DiGraph:
+    reader = _Reader(source, hint)
     entries = reader.items(document, "the top level")
     for index, entry in enumerate(entries):
         reader.obj(entry, f"entry {index + 1}")
@@ -176,13 +181,14 @@ def _read_flat(reader: _Reader, entries: list[dict[str, Any]]) -> None:
         listed.add(name)
         for position, item in enumerate(reader.items(reader.field(entry, "dependencies", where),
                                                      f"{where} ({name}) dependencies")):
-            item_where = f"{name} dependency {position + 1}"
+            item_where = f"dependency {position + 1} of {name}"
             dependency = reader.obj(item, item_where)
             target = reader.requirement(name, dependency, item_where)
             required.setdefault(target, reader.version(dependency, f"{item_where} ({target})"))
     for target, version in required.items():
-        if target not in listed:  # required but without an entry of its own: no distribution installed
-            add_package(reader.graph, target, version, unknown=True, unknown_reason=NOT_INSTALLED,
+        if target not in listed:  # "?", or a module pipdeptree found without distribution metadata
+            add_package(reader.graph, target, version, unknown=True,
+                        unknown_reason=NOT_INSTALLED if version is None else NO_METADATA,
                         metadata_source=METADATA_SOURCE)
 
 
@@ -208,7 +214,7 @@ def _tree_nodes(reader: _Reader, entries: list[dict[str, Any]]
         yield node, parent, where
         name = reader.name(node, where)
         children = reader.items(reader.field(node, "dependencies", where), f"{where} ({name}) dependencies")
-        stack.extend((child, name, f"{name} dependency {position + 1}")
+        stack.extend((child, name, f"dependency {position + 1} of {name}")
                      for position, child in reversed(list(enumerate(children))))
 
 
