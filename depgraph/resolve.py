@@ -150,6 +150,7 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
     target: TargetEnvironment
     cutoff: datetime | None
     dependencies: dict[str, list[tuple[Requirement, str | None]]] = field(default_factory=dict)
+    metadata_of: dict[tuple[str, Version], tuple[ReleaseFile, CoreMetadata]] = field(default_factory=dict)
 
     def identify(self, requirement_or_candidate: Requirement | Candidate) -> str:
         if isinstance(requirement_or_candidate, Candidate):
@@ -183,7 +184,7 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
         return requirement.specifier.contains(candidate.version, prereleases=True)
 
     def get_dependencies(self, candidate: Candidate) -> list[Requirement]:
-        metadata = self.source.metadata(candidate.file)
+        _file, metadata = self.release_metadata(candidate)
         applying = applicable_requirements(metadata, candidate.extras, self.target)
         self.dependencies[candidate.identifier] = applying
         requirements = [r for r, _extra in applying]
@@ -191,6 +192,21 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
             requirements.append(Requirement(f"{candidate.name}=={candidate.version}"))
         self.source.prefetch(r.name for r in requirements)
         return requirements
+
+    def release_metadata(self, candidate: Candidate) -> tuple[ReleaseFile, CoreMetadata]:
+        """The metadata of the file pip would install; if that cannot tell, the first other file that can."""
+        key = (candidate.name, candidate.version)
+        if key not in self.metadata_of:
+            others = [f for f in _by_preference(candidate.files, self.target) if f != candidate.file]
+            chosen = candidate.file, self.source.metadata(candidate.file)
+            for other in others:
+                if not chosen[1].unknown:
+                    break
+                found = self.source.metadata(other)
+                if not found.unknown:
+                    chosen = other, found
+            self.metadata_of[key] = chosen
+        return self.metadata_of[key]
 
     def _usable_files(self, name: NormalizedName, allow_yanked: bool) -> dict[Version, list[ReleaseFile]]:
         usable: dict[Version, list[ReleaseFile]] = {}
@@ -215,11 +231,16 @@ class Provider(AbstractProvider):  # type: ignore[type-arg]
 
 def best_file(files: Sequence[ReleaseFile], target: TargetEnvironment) -> ReleaseFile:
     """The file pip would install: the most specific compatible wheel, else the sdist; first index wins ties."""
+    return _by_preference(files, target)[0]
+
+
+def _by_preference(files: Sequence[ReleaseFile], target: TargetEnvironment) -> list[ReleaseFile]:
+    """Files in pip's order of preference (a stable sort keeps the index order on ties)."""
     def rank(file: ReleaseFile) -> int:
         if file.kind == "sdist":
             return len(target.supported_tags)
         return min(target.supported_tags[t] for t in file.tags if t in target.supported_tags)
-    return min(files, key=rank)
+    return sorted(files, key=rank)
 
 
 def applicable_requirements(metadata: CoreMetadata, extras: frozenset[str],
@@ -300,10 +321,10 @@ def _resolution(roots: list[Requirement], mapping: Mapping[str, Candidate], prov
                            str(requirement.marker) if requirement.marker else None, extra))
         if candidate.extras:
             continue
-        metadata = provider.source.metadata(candidate.file)
+        file, metadata = provider.release_metadata(candidate)
         if metadata.unknown:
             warnings.append(f"{candidate.name} {candidate.version}: dependencies unknown ({metadata.unknown_reason})")
-        packages.append(_resolved_package(candidate, metadata, sorted(extras_of[candidate.name])))
+        packages.append(_resolved_package(candidate, file, metadata, sorted(extras_of[candidate.name])))
     return Resolution(
         roots=tuple(sorted({canonicalize_name(r.name) for r in roots})),
         environment=provider.target,
@@ -314,7 +335,8 @@ def _resolution(roots: list[Requirement], mapping: Mapping[str, Candidate], prov
     )
 
 
-def _resolved_package(candidate: Candidate, metadata: CoreMetadata, extras: list[str]) -> ResolvedPackage:
+def _resolved_package(candidate: Candidate, metadata_file: ReleaseFile, metadata: CoreMetadata,
+                      extras: list[str]) -> ResolvedPackage:
     first_upload = min((f.upload_time for f in candidate.files if f.upload_time), default=None)
     return ResolvedPackage(
         name=candidate.name,
@@ -322,7 +344,8 @@ def _resolved_package(candidate: Candidate, metadata: CoreMetadata, extras: list
         upload_time=first_upload.isoformat().replace("+00:00", "Z") if first_upload else None,
         unknown=metadata.unknown,
         unknown_reason=metadata.unknown_reason,
-        metadata_source=metadata.source,
+        metadata_source=metadata.source if metadata_file == candidate.file
+        else f"{metadata.source} of {metadata_file.filename}",
         file=candidate.file.filename,
         file_kinds=tuple(sorted({f.kind for f in candidate.files})),
         pure_python=any(f.is_pure_python for f in candidate.files),

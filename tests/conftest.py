@@ -31,3 +31,13 @@ def replay(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setenv("DEPGRAPH_PYPI_URL", server.pypi_simple_url())
     yield server
     assert not server.misses, f"requests that were never recorded: {server.misses[:5]}"
+
+
+@pytest.fixture
+def piwheels_replay(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Replay]:
+    """Recorded PyPI and generated piwheels on loopback; the index settings point at them."""
+    server = Replay(httpserver, RECORDINGS / "pypi", RECORDINGS / "piwheels")
+    monkeypatch.setenv("DEPGRAPH_PYPI_URL", server.pypi_simple_url())
+    monkeypatch.setenv("DEPGRAPH_PIWHEELS_URL", server.url("piwheels") + "/")
+    yield server
+    assert not server.misses, f"requests that were never recorded: {server.misses[:5]}"

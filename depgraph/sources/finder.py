@@ -8,12 +8,14 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from threading import Lock
+from urllib.parse import urljoin
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from depgraph.errors import UnknownPackage
 from depgraph.sources.http import Http
 from depgraph.sources.metadata import CoreMetadata, MetadataCache, fetch_metadata
+from depgraph.sources.piwheels import fetch_piwheels_project, piwheels_release_files
 from depgraph.sources.simple import ReleaseFile, fetch_project_page, release_files
 
 
@@ -68,16 +70,21 @@ class IndexFinder:
                 self._metadata[file.url] = self._pool.submit(fetch_metadata, self.http, file, self.cache)
             return self._metadata[file.url]
 
+    def _index_files(self, index: Index, name: NormalizedName) -> list[ReleaseFile]:
+        """piwheels' Simple pages carry no upload times, so its files come from its JSON API instead."""
+        if index.name == "piwheels":
+            site = urljoin(index.simple_url, "..")
+            return piwheels_release_files(fetch_piwheels_project(self.http, site, name), site)
+        return release_files(fetch_project_page(self.http, index.simple_url, name), name, index.name)
+
     def _fetch_files(self, name: NormalizedName) -> list[ReleaseFile]:
         found: list[ReleaseFile] = []
         missing: list[str] = []
         for index in self.indexes:
             try:
-                page = fetch_project_page(self.http, index.simple_url, name)
+                found.extend(self._index_files(index, name))
             except UnknownPackage:
                 missing.append(index.name)
-                continue
-            found.extend(release_files(page, name, index.name))
         if len(missing) == len(self.indexes):
             where = ", ".join(i.name for i in self.indexes)
             raise UnknownPackage(f"no project {name!r} on {where}", "check the name's spelling")

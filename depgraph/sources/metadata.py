@@ -110,7 +110,7 @@ def unknown(reason: str) -> CoreMetadata:
 
 
 class MetadataCache:
-    """A small SQLite table: file URL + sha256 -> parsed CoreMetadata (files are immutable)."""
+    """A small SQLite table: file sha256 (or URL) -> parsed CoreMetadata (published files never change)."""
 
     def __init__(self, path: Path | None = None) -> None:
         path = path or cache_dir() / "metadata.sqlite"
@@ -122,7 +122,8 @@ class MetadataCache:
 
     @staticmethod
     def key(file: ReleaseFile) -> str:
-        return f"{file.url}#{file.sha256 or ''}"
+        """The file's sha256 when the index gives it (the same bytes on two indexes share it), else its URL."""
+        return f"sha256:{file.sha256}" if file.sha256 else file.url
 
     def get(self, file: ReleaseFile) -> CoreMetadata | None:
         with self._lock:
