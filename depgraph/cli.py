@@ -166,5 +166,115 @@ def graph(ctx: click.Context, output: Path, installed: bool, interpreter: str | 
                f"{dependency_graph.number_of_edges()} requirements)", err=True)
 
 
+def db_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="DEPGRAPH_DB",
+                        help="The download store (default: downloads.duckdb in the user data directory).")(function)
+
+
+def _date(value: str | None, option: str) -> Any:
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise BadInput(f"{option} {value!r} is not a date", "use YYYY-MM-DD, e.g. 2020-03-05") from exc
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["auto", "piwheels", "counts"]), default="auto", show_default=True)
+@click.option("--strict", is_flag=True, help="Refuse a whole file if any row cannot be read.")
+@click.option("--source", help="Name of the index the log comes from (default: from the format).")
+@db_option
+def ingest(files: tuple[Path, ...], fmt: str, strict: bool, source: str | None, db: Path | None) -> None:
+    """Ingest download logs (plain or gzip) into the store; a file seen before is skipped."""
+    from depgraph.downloads.ingest import ingest_files
+    from depgraph.downloads.store import open_store
+
+    with open_store(db) as store, _file_progress(len(files)) as update:
+        reports = ingest_files(store, list(files), fmt, strict=strict, source=source, progress=update)
+    for report in reports:
+        if report.skipped:
+            click.echo(f"{report.path}: already ingested, skipped", err=True)
+            continue
+        click.echo(f"{report.path}: {report.rows} rows ({report.format}), {report.rejected} rejected", err=True)
+        for example in report.examples:
+            click.echo(f"  line {example.line}: {example.reason}", err=True)
+
+
+def _file_progress(total: int) -> AbstractContextManager[Callable[[Path], None] | None]:
+    if not sys.stderr.isatty():
+        return nullcontext(None)
+    from contextlib import contextmanager
+
+    from rich.progress import Progress
+
+    @contextmanager
+    def bar():
+        with Progress(transient=True) as progress:
+            task = progress.add_task("ingesting", total=total)
+
+            def update(path: Path) -> None:
+                progress.update(task, advance=1, description=f"ingesting {path.name}")
+            yield update
+
+    return bar()
+
+
+@cli.command()
+@click.argument("packages", nargs=-1, required=True)
+@click.option("--from", "start", help="First day (YYYY-MM-DD; default: the store's first).")
+@click.option("--to", "end", help="Last day (YYYY-MM-DD; default: the store's last).")
+@click.option("--by", type=click.Choice(["day", "hour"]), default="day", show_default=True)
+@click.option("--split", type=click.Choice(["python", "arch", "distro", "installer", "version", "os"]))
+@click.option("--source", help="Only this index's downloads (piwheels, pypi, ...).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@db_option
+def downloads(packages: tuple[str, ...], start: str | None, end: str | None, by: str, split: str | None,
+              source: str | None, fmt: str, db: Path | None) -> None:
+    """Downloads of PACKAGES per day or hour, zero-filled, optionally split by one dimension."""
+    from depgraph.downloads.queries import download_counts
+    from depgraph.downloads.store import open_store
+
+    with open_store(db, read_only=True) as store:
+        table = download_counts(store, list(packages), _date(start, "--from"), _date(end, "--to"), by, split, source)
+    _emit_rows([row.to_dict() for row in table.rows], fmt, table.to_dict())
+
+
+@cli.command()
+@click.option("--date", "day", required=True, help="The day (YYYY-MM-DD).")
+@click.option("-n", "count", type=int, default=10, show_default=True)
+@click.option("--source", help="Only this index's downloads.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@db_option
+def top(day: str, count: int, source: str | None, fmt: str, db: Path | None) -> None:
+    """The most downloaded packages on a day."""
+    from depgraph.downloads.queries import top_packages
+    from depgraph.downloads.store import open_store
+
+    with open_store(db, read_only=True) as store:
+        rows = [row.to_dict() for row in top_packages(store, _date(day, "--date"), count, source)]
+    _emit_rows(rows, fmt, {"rows": rows})
+
+
+def _emit_rows(rows: list[dict[str, Any]], fmt: str, document: dict[str, Any]) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(document, indent=2))
+    elif fmt == "csv":
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["package", "period", "downloads"])
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        from rich.console import Console
+
+        from depgraph.render.console import rows_table
+
+        Console().print(rows_table(rows))
+
+
 def main() -> None:
     cli(prog_name="depgraph")

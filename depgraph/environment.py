@@ -121,7 +121,7 @@ def running_python() -> str:
 
 
 def parse_cutoff(text: str | None) -> datetime | None:
-    """The exclusive upload-time cutoff for ``--date``: the end of that UTC day (uv's --exclude-newer day+1)."""
+    """The exclusive upload-time cutoff for ``--date``: the end of that UTC day (uv: --exclude-newer D+1T00:00:00Z)."""
     if text is None:
         return None
     try:

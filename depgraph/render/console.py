@@ -24,3 +24,15 @@ def resolution_table(resolution: Resolution) -> Table:
         table.add_row(package.name, package.version, (package.upload_time or "?")[:10], metadata,
                       ", ".join(sorted(set(required_by.get(package.name, [])))) or "(requested)")
     return table
+
+
+def rows_table(rows: list[dict[str, object]]) -> Table:
+    """A plain table of uniform rows (download counts, top packages); numbers right-aligned."""
+    table = Table()
+    columns = list(rows[0]) if rows else ["package", "period", "downloads"]
+    for column in columns:
+        table.add_column(column, justify="right" if column in ("downloads", "rank") else "left")
+    for row in rows:
+        table.add_row(*("" if row[c] is None else f"{row[c]:,}" if isinstance(row[c], int) else str(row[c])
+                        for c in columns))
+    return table

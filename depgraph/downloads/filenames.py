@@ -1,0 +1,61 @@
+"""Names and versions of downloaded files, parsed once per distinct value with ``packaging`` (not per row)."""
+
+from __future__ import annotations
+
+import duckdb
+from packaging.utils import (
+    InvalidName,
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    is_normalized_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion
+
+
+def parse_filename(filename: str | None) -> tuple[str | None, str | None, str | None, str | None]:
+    """(package, version, kind, reason): a wheel or sdist name parsed per PEP 427/625, or why it cannot be."""
+    if not filename:
+        return None, None, None, "no filename"
+    try:
+        if filename.endswith(".whl"):
+            name, version, _build, _tags = parse_wheel_filename(filename)
+            return name, str(version), "wheel", None
+        if filename.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+            return name, str(version), "sdist", None
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion) as exc:
+        return None, None, None, f"not a valid wheel or sdist name ({str(exc).splitlines()[0]})"
+    return None, None, None, "not a wheel or sdist name"
+
+
+def register_filenames(connection: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Create temp table ``filenames(filename, package, version, kind, reason)`` for ``table``'s filenames."""
+    distinct = [row[0] for row in connection.execute(f"SELECT DISTINCT filename FROM {table}").fetchall()]
+    connection.execute("CREATE OR REPLACE TEMP TABLE filenames (filename VARCHAR, package VARCHAR, "
+                       "version VARCHAR, kind VARCHAR, reason VARCHAR)")
+    rows = [(name, *parse_filename(name)) for name in distinct if name is not None]
+    if rows:
+        connection.executemany("INSERT INTO filenames VALUES (?, ?, ?, ?, ?)", rows)
+
+
+def canonical_name(raw: str | None) -> str | None:
+    """The PEP 503 form of a project name, or None when it is not a valid name."""
+    if not raw or not raw.strip():
+        return None
+    name = canonicalize_name(raw.strip())
+    try:
+        return name if is_normalized_name(name) else None
+    except InvalidName:
+        return None
+
+
+def canonical_names(connection: duckdb.DuckDBPyConnection, table: str, column: str = "package") -> None:
+    """Create temp table ``names(raw, package)`` mapping ``table.column``'s values to PEP 503 names."""
+    distinct = [row[0] for row in connection.execute(f"SELECT DISTINCT {column} FROM {table}").fetchall()]
+    connection.execute("CREATE OR REPLACE TEMP TABLE names (raw VARCHAR, package VARCHAR)")
+    rows = [(raw, canonical_name(raw)) for raw in distinct if raw is not None]
+    if rows:
+        connection.executemany("INSERT INTO names VALUES (?, ?)", rows)

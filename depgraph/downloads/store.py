@@ -1,0 +1,168 @@
+"""The download store: one DuckDB file with per-event rows and per-period counts, and the queries over it.
+
+A file that is not a depgraph store is refused, never overwritten; an older schema is migrated in place.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from platformdirs import user_data_dir
+
+from depgraph.errors import StoreError
+
+DB_ENV = "DEPGRAPH_DB"
+APPLICATION = "depgraph"
+SCHEMA_VERSION = 1
+MEMORY_LIMIT = "1GB"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS depgraph_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS ingested_files (
+    sha256 VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, format VARCHAR NOT NULL, source VARCHAR NOT NULL,
+    rows BIGINT NOT NULL, rejected BIGINT NOT NULL, ingested_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS downloads (
+    source VARCHAR NOT NULL,          -- the index the log came from: piwheels, pypi, ...
+    ts TIMESTAMP NOT NULL,            -- UTC
+    package VARCHAR NOT NULL,         -- PEP 503 name
+    version VARCHAR,
+    file_kind VARCHAR,                -- wheel | sdist | other
+    filename VARCHAR,
+    python VARCHAR,                   -- major.minor, e.g. 2.7
+    python_full VARCHAR,
+    implementation VARCHAR,
+    arch VARCHAR,
+    os VARCHAR,
+    distro VARCHAR,
+    distro_version VARCHAR,
+    installer VARCHAR,
+    installer_version VARCHAR,
+    client VARCHAR,                   -- salted hash of the client address, never the address itself
+    file_sha256 VARCHAR NOT NULL      -- the ingested file the row came from
+);
+CREATE TABLE IF NOT EXISTS download_counts (
+    source VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    package VARCHAR NOT NULL,
+    breakdown VARCHAR NOT NULL,       -- total: rows add up to the day's total; python | os: a pypistats split
+    version VARCHAR,
+    python VARCHAR,
+    os VARCHAR,
+    arch VARCHAR,
+    installer VARCHAR,
+    downloads BIGINT NOT NULL,
+    file_sha256 VARCHAR NOT NULL
+);
+"""
+
+
+def default_path() -> Path:
+    """``DEPGRAPH_DB`` if set, else ``downloads.duckdb`` in the user data directory."""
+    return Path(os.environ.get(DB_ENV) or Path(user_data_dir("depgraph")) / "downloads.duckdb")
+
+
+@dataclass
+class Store:
+    """An open store; use as a context manager."""
+
+    path: Path
+    connection: duckdb.DuckDBPyConnection
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.connection.close()
+
+    def query(self, sql: str, parameters: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self.connection.execute(sql, parameters or []).fetchall()
+
+    def meta(self, key: str) -> str | None:
+        row = self.connection.execute("SELECT value FROM depgraph_meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+
+def open_store(path: Path | None = None, *, read_only: bool = False, create: bool = True) -> Store:
+    """Open (or create) the store at ``path``; refuse a foreign or newer file, migrate an older one."""
+    path = path or default_path()
+    exists = path.exists()
+    if not exists and (read_only or not create):
+        raise StoreError(f"no download store at {path}", "ingest a log first: depgraph ingest FILE")
+    if exists and path.is_dir():
+        raise StoreError(f"{path} is a directory, not a download store", "give a file path with --db")
+    if exists and not _looks_like_duckdb(path):
+        raise StoreError(f"{path} is not a depgraph download store (not a DuckDB file)",
+                         "give another path with --db; the file was left untouched")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = _connect(path, read_only)
+    try:
+        _check_or_create_schema(connection, path, read_only)
+    except BaseException:
+        connection.close()
+        raise
+    return Store(path, connection)
+
+
+def _looks_like_duckdb(path: Path) -> bool:
+    with path.open("rb") as handle:
+        header = handle.read(16)
+    return header[8:12] == b"DUCK"
+
+
+def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    try:
+        connection = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise StoreError(f"the store {path} is busy (another depgraph is writing it)", "try again shortly") from exc
+        raise StoreError(f"cannot open the store {path}: {str(exc).splitlines()[0]}", "check the path") from exc
+    except duckdb.Error as exc:
+        raise StoreError(f"{path} is not a usable download store: {str(exc).splitlines()[0]}",
+                         "give another path with --db; the file was left untouched") from exc
+    connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    return connection
+
+
+def _tables(connection: duckdb.DuckDBPyConnection) -> set[str]:
+    return {row[0] for row in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+
+
+def _check_or_create_schema(connection: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+    tables = _tables(connection)
+    if tables and "depgraph_meta" not in tables:
+        raise StoreError(f"{path} is a DuckDB file but not a depgraph download store",
+                         "give another path with --db; the file was left untouched")
+    if not tables:
+        if read_only:
+            raise StoreError(f"the store {path} is empty", "ingest a log first: depgraph ingest FILE")
+        connection.execute("BEGIN")
+        connection.execute(SCHEMA)
+        connection.execute("INSERT INTO depgraph_meta VALUES ('application', ?), ('schema_version', ?), "
+                           "('client_salt', hex(gen_random_uuid()::VARCHAR))", [APPLICATION, str(SCHEMA_VERSION)])
+        connection.execute("COMMIT")
+        return
+    meta = dict(connection.execute("SELECT key, value FROM depgraph_meta").fetchall())
+    if meta.get("application") != APPLICATION:
+        raise StoreError(f"{path} is not a depgraph download store", "give another path with --db")
+    version = int(meta.get("schema_version", "0"))
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"{path} was written by a newer depgraph (schema {version})", "upgrade depgraph")
+    if version < SCHEMA_VERSION and not read_only:
+        migrate(connection, version)
+
+
+MIGRATIONS: dict[int, str] = {}  # from version N to N+1: SQL; none yet beyond the first schema
+
+
+def migrate(connection: duckdb.DuckDBPyConnection, version: int) -> None:
+    """Bring a store from ``version`` to the current schema, one step per version, in one transaction."""
+    connection.execute("BEGIN")
+    for step in range(version, SCHEMA_VERSION):
+        connection.execute(MIGRATIONS.get(step, SCHEMA))
+    connection.execute("UPDATE depgraph_meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
+    connection.execute("COMMIT")
