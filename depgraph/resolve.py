@@ -324,6 +324,8 @@ def _resolution(roots: list[Requirement], mapping: Mapping[str, Candidate], prov
         file, metadata = provider.release_metadata(candidate)
         if metadata.unknown:
             warnings.append(f"{candidate.name} {candidate.version}: dependencies unknown ({metadata.unknown_reason})")
+        warnings.extend(f"{candidate.name} {candidate.version}: Requires-Dist {line!r} is not valid PEP 508; "
+                        "its version bound is ignored" for line in metadata.invalid_lines)
         packages.append(_resolved_package(candidate, file, metadata, sorted(extras_of[candidate.name])))
     return Resolution(
         roots=tuple(sorted({canonicalize_name(r.name) for r in roots})),

@@ -41,10 +41,11 @@ def pkg_info(version: str, *fields: str) -> bytes:
 
 
 def test_metadata_file_keeps_good_lines_and_sets_bad_ones_aside() -> None:
-    meta = parse_metadata_file(pkg_info("2.1", "Requires-Dist: Flask (>=0.12)", "Requires-Dist: not valid (",
+    meta = parse_metadata_file(pkg_info("2.1", "Requires-Dist: Flask (>=0.12)", "Requires-Dist: (not valid",
+                                        "Requires-Dist: pytz (>dev)", 'Requires-Dist: colorama (>x); os_name == "nt"',
                                         "Requires-Python: >=2.7"), "wheel")
-    assert meta.requires_dist == ("Flask>=0.12",)
-    assert meta.invalid_lines == ("not valid (",)
+    assert meta.requires_dist == ("Flask>=0.12", "pytz", 'colorama; os_name == "nt"')
+    assert meta.invalid_lines == ("(not valid", "pytz (>dev)", 'colorama (>x); os_name == "nt"')
     assert meta.requires_python == ">=2.7"
     assert not meta.unknown
 

@@ -7,6 +7,7 @@ Answers are cached for good per file URL and hash: a published file never change
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -49,14 +50,34 @@ def parse_metadata_file(data: bytes, source: str) -> CoreMetadata:
     return CoreMetadata(tuple(good), raw.get("requires_python"), source, None, tuple(bad))
 
 
+_NAME = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")  # PEP 508's name rule
+
+
 def _valid_requirements(lines: list[str]) -> tuple[list[str], list[str]]:
+    """Valid requirements, and the invalid lines set aside. An invalid version specifier (``pytz (>dev)``,
+    which older pips accepted) keeps the dependency on the name, with its marker, and no version bound,
+    as uv does; the line is still reported as invalid."""
     good, bad = [], []
     for line in lines:
         try:
             good.append(str(Requirement(line)))
         except InvalidRequirement:
             bad.append(line)
+            repaired = _without_specifier(line)
+            if repaired:
+                good.append(repaired)
     return good, bad
+
+
+def _without_specifier(line: str) -> str | None:
+    name = _NAME.match(line)
+    if name is None:
+        return None
+    marker = line.split(";", 1)[1].strip() if ";" in line else ""
+    try:
+        return str(Requirement(f"{name.group(1)}; {marker}" if marker else name.group(1)))
+    except InvalidRequirement:
+        return None
 
 
 def requires_txt_to_requires_dist(text: str) -> list[str]:
