@@ -31,9 +31,13 @@ def parse_filename(filename: str | None) -> tuple[str | None, str | None, str | 
     return None, None, None, "not a wheel or sdist name"
 
 
-def register_filenames(connection: duckdb.DuckDBPyConnection, table: str) -> None:
-    """Create temp table ``filenames(filename, package, version, kind, reason)`` for ``table``'s filenames."""
-    distinct = [row[0] for row in connection.execute(f"SELECT DISTINCT filename FROM {table}").fetchall()]
+def register_filenames(connection: duckdb.DuckDBPyConnection, relation: str) -> None:
+    """Create temp table ``filenames(filename, package, version, kind, reason)`` for ``relation``'s filenames.
+
+    ``relation`` is a table name or a parenthesised query; DuckDB streams it and hands over only the distinct
+    filenames (a few thousand even for a month of piwheels), each parsed once.
+    """
+    distinct = [row[0] for row in connection.execute(f"SELECT DISTINCT filename FROM {relation}").fetchall()]
     connection.execute("CREATE OR REPLACE TEMP TABLE filenames (filename VARCHAR, package VARCHAR, "
                        "version VARCHAR, kind VARCHAR, reason VARCHAR)")
     rows = [(name, *parse_filename(name)) for name in distinct if name is not None]
@@ -52,9 +56,10 @@ def canonical_name(raw: str | None) -> str | None:
         return None
 
 
-def canonical_names(connection: duckdb.DuckDBPyConnection, table: str, column: str = "package") -> None:
-    """Create temp table ``names(raw, package)`` mapping ``table.column``'s values to PEP 503 names."""
-    distinct = [row[0] for row in connection.execute(f"SELECT DISTINCT {column} FROM {table}").fetchall()]
+def canonical_names(connection: duckdb.DuckDBPyConnection, relation: str, column: str = "package") -> None:
+    """Create temp table ``names(raw, package)`` mapping ``relation.column``'s distinct values to PEP 503 names
+    (NULL for an invalid name); ``relation`` is a table name or a parenthesised query."""
+    distinct = [row[0] for row in connection.execute(f"SELECT DISTINCT {column} FROM {relation}").fetchall()]
     connection.execute("CREATE OR REPLACE TEMP TABLE names (raw VARCHAR, package VARCHAR)")
     rows = [(raw, canonical_name(raw)) for raw in distinct if raw is not None]
     if rows:

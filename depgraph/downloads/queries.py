@@ -43,12 +43,14 @@ class CountTable:
 
 
 def _packages(names: list[str]) -> list[str]:
-    packages = []
+    """The PEP 503 names, each once (``Flask-Login flask_login`` is one package, counted once)."""
+    packages: list[str] = []
     for name in names:
         canonical = canonical_name(name)
         if canonical is None:
             raise BadInput(f"package {name!r} is not a valid project name", "use e.g. flask-login")
-        packages.append(canonical)
+        if canonical not in packages:
+            packages.append(canonical)
     return packages
 
 
@@ -76,20 +78,32 @@ def download_counts(store: Store, packages: list[str], start: date | None = None
     period = "date_trunc('hour', ts)" if by == "hour" else "ts::DATE"
     event_split = SPLITS[split] if split else "NULL"
     count_split = COUNT_SPLITS.get(split or "", "NULL") if split else "NULL"
-    breakdown_filter = f"breakdown = '{split if split in ('python', 'os') else 'total'}'"
+    breakdown = split if split in ("python", "os") else "total"
     source_filter = "AND source = $source" if source else ""
     step = "INTERVAL 1 HOUR" if by == "hour" else "INTERVAL 1 DAY"
     sql = f"""
-        WITH counted AS (
+        WITH day_counts AS (
+            SELECT * FROM download_counts
+            WHERE package IN (SELECT unnest($packages)) AND day BETWEEN $start AND $end {source_filter}
+              {"AND FALSE" if by == "hour" else ""}
+        ),
+        -- a day's counts split by python or os (pypistats) where they exist, else its totals (which may carry
+        -- the split's value themselves, as a counts file's rows do): never both, so a split adds up to the total
+        chosen_counts AS (
+            SELECT * FROM day_counts c
+            WHERE c.breakdown = $breakdown
+               OR (c.breakdown = 'total' AND NOT EXISTS (
+                   SELECT 1 FROM day_counts s WHERE s.breakdown = $breakdown AND s.source = c.source
+                     AND s.package = c.package AND s.day = c.day))
+        ),
+        counted AS (
             SELECT package, {period} AS period, {event_split} AS split_value, count(*) AS downloads
             FROM downloads
             WHERE package IN (SELECT unnest($packages)) AND ts >= $start AND ts < $end + INTERVAL 1 DAY {source_filter}
             GROUP BY ALL
             UNION ALL
             SELECT package, day AS period, {count_split} AS split_value, sum(downloads) AS downloads
-            FROM download_counts
-            WHERE package IN (SELECT unnest($packages)) AND day BETWEEN $start AND $end
-              AND ({breakdown_filter}) {source_filter} {"AND FALSE" if by == "hour" else ""}
+            FROM chosen_counts
             GROUP BY ALL
         ),
         periods AS (
@@ -107,7 +121,7 @@ def download_counts(store: Store, packages: list[str], start: date | None = None
         GROUP BY ALL
         ORDER BY g.package, g.period, g.split_value NULLS FIRST
     """
-    params: dict[str, Any] = {"packages": names, "start": start, "end": end}
+    params: dict[str, Any] = {"packages": names, "start": start, "end": end, "breakdown": breakdown}
     if source:
         params["source"] = source
     rows = store.connection.execute(sql, params).fetchall()
