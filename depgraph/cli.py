@@ -184,24 +184,32 @@ def _date(value: str | None, option: str) -> Any:
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["auto", "piwheels", "counts"]), default="auto", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["auto", "piwheels", "bigquery", "pypistats", "counts"]),
+              default="auto", show_default=True, help="The log format (auto: told from the content).")
 @click.option("--strict", is_flag=True, help="Refuse a whole file if any row cannot be read.")
 @click.option("--source", help="Name of the index the log comes from (default: from the format).")
 @db_option
 def ingest(files: tuple[Path, ...], fmt: str, strict: bool, source: str | None, db: Path | None) -> None:
-    """Ingest download logs (plain or gzip) into the store; a file seen before is skipped."""
-    from depgraph.downloads.ingest import ingest_files
+    """Ingest download logs (plain or gzip) into the store; a file seen before is skipped.
+
+    Formats: piwheels' downloads table as CSV; BigQuery file_downloads rows as JSON lines, CSV or Parquet;
+    pypistats.org API responses (overall, python_major, python_minor, system); date,package,downloads CSV.
+    """
+    from depgraph.downloads.ingest import check_files, ingest_files
     from depgraph.downloads.store import open_store
 
+    check_files(list(files), fmt)  # a missing or unreadable file fails before the store is created or opened
     with open_store(db) as store, _file_progress(len(files)) as update:
         reports = ingest_files(store, list(files), fmt, strict=strict, source=source, progress=update)
     for report in reports:
         if report.skipped:
             click.echo(f"{report.path}: already ingested, skipped", err=True)
             continue
-        click.echo(f"{report.path}: {report.rows} rows ({report.format}), {report.rejected} rejected", err=True)
+        replaced = f", replacing {report.replaced} earlier daily counts" if report.replaced else ""
+        click.echo(f"{report.path}: {report.rows} rows ({report.format}), {report.rejected} rejected{replaced}",
+                   err=True)
         for example in report.examples:
-            click.echo(f"  line {example.line}: {example.reason}", err=True)
+            click.echo(f"  {example.describe()}", err=True)
 
 
 def _file_progress(total: int) -> AbstractContextManager[Callable[[Path], None] | None]:

@@ -144,3 +144,22 @@ def test_a_foreign_store_is_one_line_and_exit_1(tmp_path: Path) -> None:
     result = run("ingest", PIWHEELS_FILES[0], "--db", foreign)
     assert_one_line_error(result, 1, "not a depgraph download store")
     assert foreign.read_text() == "not a database\n"
+
+
+def test_a_missing_file_creates_no_store(tmp_path: Path) -> None:
+    result = run("ingest", tmp_path / "missing.csv", "--db", tmp_path / "store.duckdb")
+    assert_one_line_error(result, 2, "missing.csv", "does not exist")
+    assert not (tmp_path / "store.duckdb").exists()
+
+
+def test_explicit_formats_and_rows_without_lines(tmp_path: Path) -> None:
+    parquet = tmp_path / "rows.parquet"
+    import duckdb
+
+    connection = duckdb.connect()
+    connection.execute(f"""COPY (SELECT * FROM (VALUES ('2020-03-05 10:00:00 UTC', 'flask-login'),
+                           (NULL, 'markdown')) t("timestamp", "file_project")) TO '{parquet}' (FORMAT parquet)""")
+    connection.close()
+    result = run("ingest", "--format", "bigquery", parquet, "--db", tmp_path / "store.duckdb")
+    assert result.exit_code == 0, result.output
+    assert "  row 2: no timestamp" in result.stderr and "None" not in result.stderr
