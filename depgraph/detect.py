@@ -1,0 +1,122 @@
+"""Finding spikes in the download store: a robust baseline per package and day, computed for every package
+at once inside DuckDB.
+
+The baseline of day D is the median of the package's daily downloads over the ``window`` days before D
+(days without downloads count as 0), and its spread the median absolute deviation (MAD, scaled by 1.4826 to
+estimate a standard deviation). Medians ignore an earlier spike inside the window, and a 28-day window
+spans four of each weekday, so the weekly rhythm does not move them. A day is a spike when it is at least
+``min_ratio`` times the baseline, ``min_excess`` downloads above it, and ``min_z`` spreads above it. A
+package with fewer than ``min_history`` days since its first download gets ``insufficient-data``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from depgraph.downloads.store import Store
+
+MAD_TO_SIGMA = 1.4826
+
+
+@dataclass(frozen=True)
+class SpikeParams:
+    window: int = 28
+    min_history: int = 14
+    min_ratio: float = 3.0
+    min_excess: int = 50
+    min_z: float = 5.0
+
+
+@dataclass(frozen=True)
+class DayStat:
+    """One package on one day against its baseline."""
+
+    package: str
+    day: str
+    count: int
+    baseline: float
+    spread: float
+    ratio: float | None
+    excess: float
+    spike: bool
+    status: str  # spike | no-spike | insufficient-data
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"package": self.package, "date": self.day, "count": self.count, "baseline": self.baseline,
+                "spread": round(self.spread, 3), "ratio": None if self.ratio is None else round(self.ratio, 3),
+                "excess": self.excess, "spike": self.spike, "status": self.status}
+
+
+DAILY = """
+    SELECT package, ts::DATE AS day, count(*) AS downloads FROM downloads
+    WHERE ts >= $first AND ts < $last + INTERVAL 1 DAY {source} GROUP BY ALL
+    UNION ALL
+    SELECT package, day, sum(downloads) FROM download_counts
+    WHERE day BETWEEN $first AND $last AND breakdown = 'total' {source} GROUP BY ALL
+"""
+
+
+def day_stats(store: Store, day: date, params: SpikeParams = SpikeParams(), packages: list[str] | None = None,
+              source: str | None = None) -> list[DayStat]:
+    """Every package downloaded on ``day`` (or the ones named) against its baseline, in one query."""
+    source_filter = "AND source = $source" if source else ""
+    package_filter = "AND package IN (SELECT unnest($packages))" if packages is not None else ""
+    sql = f"""
+        WITH daily AS (SELECT package, day, sum(downloads) AS downloads
+                       FROM ({DAILY.format(source=source_filter)}) GROUP BY ALL),
+        firsts AS (
+            SELECT package, min(first_day) AS first_day FROM (
+                SELECT package, min(ts)::DATE AS first_day FROM downloads WHERE ts < $day + INTERVAL 1 DAY
+                    {source_filter} GROUP BY ALL
+                UNION ALL
+                SELECT package, min(day) FROM download_counts WHERE day <= $day {source_filter} GROUP BY ALL
+            ) GROUP BY package
+        ),
+        today AS (SELECT package, downloads FROM daily WHERE day = $day),
+        wanted AS (
+            SELECT package FROM today WHERE TRUE {package_filter}
+            UNION SELECT unnest($packages) WHERE $packages IS NOT NULL
+        ),
+        history AS (
+            SELECT package, list(downloads) AS counts FROM daily WHERE day >= $first AND day < $day GROUP BY package
+        ),
+        padded AS (
+            SELECT w.package, coalesce(t.downloads, 0) AS count, f.first_day,
+                   list_resize(coalesce(h.counts, []), $window, 0) AS window_counts
+            FROM wanted w LEFT JOIN today t USING (package) LEFT JOIN history h USING (package)
+                 LEFT JOIN firsts f USING (package)
+        )
+        SELECT package, count, first_day,
+               list_aggregate(window_counts, 'median') AS baseline,
+               list_aggregate(window_counts, 'mad') * {MAD_TO_SIGMA} AS spread
+        FROM padded ORDER BY package
+    """
+    first = date.fromordinal(day.toordinal() - params.window)
+    values: dict[str, Any] = {"day": day, "first": first, "last": day, "window": params.window,
+                              "packages": packages}
+    if source:
+        values["source"] = source
+    rows = store.connection.execute(sql, values).fetchall()
+    return [_judge(package, day, int(count), first_day, float(baseline or 0), float(spread or 0), params)
+            for package, count, first_day, baseline, spread in rows]
+
+
+def _judge(package: str, day: date, count: int, first_day: date | None, baseline: float, spread: float,
+           params: SpikeParams) -> DayStat:
+    excess = count - baseline
+    ratio = count / baseline if baseline > 0 else None
+    history = (day - first_day).days if first_day else 0
+    if history < params.min_history:
+        return DayStat(package, day.isoformat(), count, baseline, spread, ratio, excess, False, "insufficient-data")
+    spike = (excess >= params.min_excess and (ratio is None or ratio >= params.min_ratio)
+             and excess >= params.min_z * max(spread, 1.0))
+    return DayStat(package, day.isoformat(), count, baseline, spread, ratio, excess, spike,
+                   "spike" if spike else "no-spike")
+
+
+def spikes_on(store: Store, day: date, params: SpikeParams = SpikeParams(), source: str | None = None) -> list[DayStat]:
+    """The packages that spiked on ``day``, largest excess first."""
+    found = [s for s in day_stats(store, day, params, source=source) if s.spike]
+    return sorted(found, key=lambda s: (-s.excess, s.package))

@@ -1,0 +1,68 @@
+"""Spike detection over synthetic stores built through the real ingest path."""
+
+from __future__ import annotations
+
+import csv
+import random
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from depgraph.detect import SpikeParams, day_stats, spikes_on
+from depgraph.downloads.ingest import ingest_file
+from depgraph.downloads.store import Store, open_store
+
+DAY = date(2020, 3, 5)
+
+
+def build_store(tmp_path: Path, series: dict[str, dict[date, int]]) -> Store:
+    path = tmp_path / "counts.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["date", "package", "downloads"])
+        for package, days in series.items():
+            writer.writerows((day.isoformat(), package, count) for day, count in days.items())
+    store = open_store(tmp_path / "store.duckdb")
+    ingest_file(store, path)
+    return store
+
+
+def steady(base: int, days: int = 60, seed: int = 1, end: date = DAY) -> dict[date, int]:
+    rng = random.Random(seed)
+    return {end - timedelta(i): base + rng.randint(-base // 10, base // 10) for i in range(days)}
+
+
+def test_a_jump_is_a_spike_and_steady_packages_are_not(tmp_path: Path) -> None:
+    jumping = steady(30)
+    jumping[DAY] = 5000
+    with build_store(tmp_path, {"jumping": jumping, "steady": steady(900, seed=2)}) as store:
+        stats = {s.package: s for s in day_stats(store, DAY)}
+    assert stats["jumping"].spike and stats["jumping"].status == "spike"
+    assert stats["jumping"].excess == 5000 - stats["jumping"].baseline
+    assert not stats["steady"].spike and stats["steady"].status == "no-spike"
+
+
+def test_the_baseline_ignores_an_earlier_spike_and_zero_days_count(tmp_path: Path) -> None:
+    sparse = {DAY - timedelta(i): 10 for i in range(1, 40, 2)}  # every other day: half the days are zero
+    sparse[DAY - timedelta(3)] = 10_000
+    sparse[DAY] = 10
+    with build_store(tmp_path, {"sparse": sparse}) as store:
+        (stat,) = day_stats(store, DAY)
+    assert stat.baseline == pytest.approx(5.0)  # the median of 14 tens and 14 zeros
+    assert not stat.spike
+
+
+def test_young_packages_have_insufficient_data(tmp_path: Path) -> None:
+    young = {DAY - timedelta(i): 500 for i in range(5)}
+    with build_store(tmp_path, {"young": young, "old": steady(20)}) as store:
+        stats = {s.package: s.status for s in day_stats(store, DAY)}
+    assert stats["young"] == "insufficient-data"
+
+
+def test_thresholds_are_parameters(tmp_path: Path) -> None:
+    bump = steady(100, seed=3)
+    bump[DAY] = 260
+    with build_store(tmp_path, {"bump": bump}) as store:
+        assert not spikes_on(store, DAY)
+        assert [s.package for s in spikes_on(store, DAY, SpikeParams(min_ratio=2.0, min_excess=50))] == ["bump"]
