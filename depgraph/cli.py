@@ -184,8 +184,9 @@ def _date(value: str | None, option: str) -> Any:
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["auto", "piwheels", "bigquery", "pypistats", "counts"]),
-              default="auto", show_default=True, help="The log format (auto: told from the content).")
+@click.option("--format", "fmt",
+              type=click.Choice(["auto", "piwheels", "bigquery", "pypistats", "counts", "releases"]),
+              default="auto", show_default=True, help="The format (auto: told from the content).")
 @click.option("--strict", is_flag=True, help="Refuse a whole file if any row cannot be read.")
 @click.option("--source", help="Name of the index the log comes from (default: from the format).")
 @db_option
@@ -193,7 +194,9 @@ def ingest(files: tuple[Path, ...], fmt: str, strict: bool, source: str | None, 
     """Ingest download logs (plain or gzip) into the store; a file seen before is skipped.
 
     Formats: piwheels' downloads table as CSV; BigQuery file_downloads rows as JSON lines, CSV or Parquet;
-    pypistats.org API responses (overall, python_major, python_minor, system); date,package,downloads CSV.
+    pypistats.org API responses (overall, python_major, python_minor, system); date,package,downloads CSV;
+    BigQuery distribution_metadata rows (release metadata) as JSON lines, CSV (requires_dist as a JSON array)
+    or Parquet.
     """
     from depgraph.downloads.ingest import check_files, ingest_files
     from depgraph.downloads.store import open_store
@@ -206,8 +209,9 @@ def ingest(files: tuple[Path, ...], fmt: str, strict: bool, source: str | None, 
             click.echo(f"{report.path}: already ingested, skipped", err=True)
             continue
         replaced = f", replacing {report.replaced} earlier daily counts" if report.replaced else ""
-        click.echo(f"{report.path}: {report.rows} rows ({report.format}), {report.rejected} rejected{replaced}",
-                   err=True)
+        duplicates = f", {report.duplicates} files already stored" if report.duplicates else ""
+        click.echo(f"{report.path}: {report.rows} rows ({report.format}), {report.rejected} rejected{replaced}"
+                   f"{duplicates}", err=True)
         for example in report.examples:
             click.echo(f"  {example.describe()}", err=True)
 
@@ -265,6 +269,27 @@ def top(day: str, count: int, source: str | None, fmt: str, db: Path | None) -> 
     with open_store(db, read_only=True) as store:
         rows = [row.to_dict() for row in top_packages(store, _date(day, "--date"), count, source)]
     _emit_rows(rows, fmt, {"rows": rows})
+
+
+@cli.command()
+@click.argument("name")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the log (default: NAME.csv.gz in the current directory).")
+@click.option("--seed", type=int, help="Another seed than the scenario's (same seed, same bytes).")
+@click.option("--ingest", "do_ingest", is_flag=True, help="Also ingest the log into the store.")
+@db_option
+def sample(name: str, output: Path | None, seed: int | None, do_ingest: bool, db: Path | None) -> None:
+    """Write a reconstructed corpus (e.g. piwheels-2020q1): calibrated to published figures, not real logs."""
+    from depgraph.downloads.corpora import make_sample
+
+    result = make_sample(name, output or Path(f"{name}.csv.gz"), seed, db, do_ingest)
+    generation = result.generation
+    click.echo(f"wrote {generation.path}: {generation.rows:,} rows, {generation.start} to {generation.end} "
+               f"(a reconstruction calibrated to published figures, not real logs)", err=True)
+    if result.ingest is not None:
+        report = result.ingest
+        state = "already ingested, skipped" if report.skipped else f"{report.rows:,} rows ingested"
+        click.echo(f"{generation.path}: {state}", err=True)
 
 
 def _emit_rows(rows: list[dict[str, Any]], fmt: str, document: dict[str, Any]) -> None:

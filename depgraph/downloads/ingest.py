@@ -10,6 +10,8 @@ Formats (``detect_format`` tells them apart by content, never by file name):
 - ``pypistats``: one response of pypistats.org's ``overall``, ``python_major``, ``python_minor`` or ``system``
   endpoint, stored as daily counts.
 - ``counts``: ``date,package,downloads`` plus optional ``python``, ``platform``, ``version``.
+- ``releases``: rows of PyPI's ``distribution_metadata`` BigQuery table (one uploaded file each: name, version,
+  upload_time, requires_dist, ...) as JSON lines, CSV or Parquet; stored in ``releases``, not as downloads.
 
 Every reader streams: a file is scanned a few times by DuckDB (distinct names, the bad rows, the insert) and never
 held in memory or in a temporary table, so memory does not grow with the size of the file.
@@ -38,8 +40,12 @@ PIWHEELS_COLUMNS = ("filename", "accessed_by", "accessed_at", "arch", "distro_na
 PIWHEELS_V015_COLUMNS = PIWHEELS_COLUMNS[:10]  # March 2020: no installer or setuptools columns yet
 COUNTS_REQUIRED = ("date", "package", "downloads")
 COUNTS_OPTIONAL = ("python", "platform", "version")
-FORMATS = ("auto", "piwheels", "bigquery", "pypistats", "counts")
-SOURCES = {"piwheels": "piwheels", "bigquery": "pypi", "pypistats": "pypi", "counts": "counts"}
+FORMATS = ("auto", "piwheels", "bigquery", "pypistats", "counts", "releases")
+SOURCES = {"piwheels": "piwheels", "bigquery": "pypi", "pypistats": "pypi", "counts": "counts", "releases": "pypi"}
+# distribution_metadata columns depgraph keeps; a release export is told by the first three plus either of the next
+RELEASE_REQUIRED = ("name", "version", "upload_time")
+RELEASE_MARKERS = ("requires_dist", "packagetype")
+RELEASE_FIELDS = (*RELEASE_REQUIRED, "requires_dist", "requires_python", "packagetype", "filename")
 SHOWN_REJECTS = 5
 HEAD_SIZE = 1 << 16
 GZIP_MAGIC = b"\x1f\x8b"
@@ -89,7 +95,8 @@ class IngestReport:
     """What one file gave: rows stored, rows rejected (the first few with reasons), or skipped as seen before.
 
     ``replaced`` counts daily counts of earlier pypistats responses that this one superseded (same package,
-    breakdown and day).
+    breakdown and day). ``duplicates`` counts release rows (files) already stored from another export, or
+    repeated within this one, which are not stored again.
     """
 
     path: str
@@ -100,10 +107,12 @@ class IngestReport:
     examples: list[Rejected] = field(default_factory=list)
     skipped: bool = False
     replaced: int = 0
+    duplicates: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "format": self.format, "sha256": self.sha256, "rows": self.rows,
                 "rejected": self.rejected, "skipped": self.skipped, "replaced": self.replaced,
+                "duplicates": self.duplicates,
                 "examples": [{"line": r.line, "reason": r.reason} for r in self.examples]}
 
 
@@ -155,7 +164,7 @@ def sniff(path: Path) -> Sniffed:
     """Look at the first bytes of ``path`` (decompressed when gzip) and say what it holds."""
     magic = _magic(path)
     if magic[:4] == PARQUET_MAGIC:
-        return Sniffed("bigquery", "parquet", "none")
+        return _sniff_parquet(path)
     if magic[8:12] == b"DUCK":
         raise BadInput(f"{path} is a DuckDB database, not a download log", "give a store with --db and logs as FILE")
     compression = "gzip" if magic[:2] == GZIP_MAGIC else "none"
@@ -182,7 +191,41 @@ def _sniff_json(path: Path, body: str, compression: str) -> Sniffed:
         return Sniffed("pypistats", "json", compression)  # a response spread over lines
     first = first or _first_json_object(body)  # JSON lines may start with a broken line
     keys = _bigquery_keys(first.keys()) if first else None
+    if keys is None and (_is_releases(first.keys()) if first else _names_release_keys(body)):
+        return Sniffed("releases", "jsonl", compression)
     return Sniffed("bigquery" if keys else None, "jsonl", compression, keys=keys or "nested")
+
+
+def _is_releases(keys: Iterable[str]) -> bool:
+    """Whether column (or key) names are those of a distribution_metadata export."""
+    names = {k.strip().lower() for k in keys}
+    return set(RELEASE_REQUIRED) <= names and bool(names & set(RELEASE_MARKERS))
+
+
+def _names_release_keys(body: str) -> bool:
+    """A first release row longer than the head read (a long description) has no whole line: look for its keys."""
+    compact = body.replace('": ', '":')
+    return _is_releases(key for key in (*RELEASE_REQUIRED, *RELEASE_MARKERS) if f'"{key}":' in compact)
+
+
+def _sniff_parquet(path: Path) -> Sniffed:
+    """Parquet is told by its columns: BigQuery file_downloads, release metadata, or neither (format None)."""
+    names = _parquet_columns(path)
+    if _bigquery_keys(names) is not None:
+        return Sniffed("bigquery", "parquet", "none")
+    return Sniffed("releases" if _is_releases(names) else None, "parquet", "none")
+
+
+def _parquet_columns(path: Path) -> dict[str, tuple[str, str]]:
+    """A Parquet file's columns from its footer: lowercase name -> (name as written, DuckDB type)."""
+    connection = duckdb.connect()
+    try:
+        described = connection.execute(f"DESCRIBE SELECT * FROM read_parquet({_sql_string(str(path))})").fetchall()
+    except duckdb.Error as exc:
+        raise BadInput(f"{path} is not a readable Parquet file: {_first_line(exc)}", "export it again") from exc
+    finally:
+        connection.close()
+    return {row[0].lower(): (row[0], row[1]) for row in described}
 
 
 def _first_json_object(body: str, tries: int = 20) -> dict[str, Any] | None:
@@ -219,14 +262,19 @@ def _sniff_csv(text: str, compression: str) -> Sniffed:
         return Sniffed("piwheels", "csv", compression)  # psql's COPY ... CSV writes no header
     if "timestamp" in flat and flat & {"file_project", "project"}:
         return Sniffed("bigquery", "csv", compression, names, keys="_")
+    if _is_releases(names):
+        return Sniffed("releases", "csv", compression, names)
     if set(COUNTS_REQUIRED) <= set(names):
         return Sniffed("counts", "csv", compression, names)
     return Sniffed(None, "csv", compression, names)
 
 
 def detect_format(path: Path) -> str:
-    """The format of a log file (piwheels, bigquery, pypistats, counts, or empty), from its content."""
+    """The format of a file (piwheels, bigquery, pypistats, counts, releases, or empty), from its content."""
     sniffed = sniff(path)
+    if sniffed.format is None and sniffed.layout == "parquet":
+        raise BadInput(f"{path} is Parquet without BigQuery's timestamp and file.project columns, nor release "
+                       f"metadata's {', '.join(RELEASE_REQUIRED)}", "export file_downloads or distribution_metadata")
     if sniffed.format is None:
         first_line = _head(path, sniffed.compression, 4096).decode("utf-8", errors="replace").strip()
         first_line = first_line.splitlines()[0] if first_line else ""
@@ -767,6 +815,140 @@ def ingest_counts(store: Store, path: Path, digest: str, report: IngestReport, s
     _drop(store, "names")
 
 
+# --- release metadata (BigQuery distribution_metadata) -----------------------------------------------------------
+
+# ``requires_dist`` arrives as JSON text from every layout (a JSON-lines array, a CSV cell holding a JSON array,
+# a Parquet LIST written out with to_json); it is checked here and stored as VARCHAR[].
+RELEASES_CHECKED = """(SELECT r.*, names.package,
+        CASE WHEN r.malformed IS NOT NULL THEN r.malformed
+             WHEN r.name IS NULL THEN 'no name'
+             WHEN names.package IS NULL THEN concat('name ''', r.name, ''' is not a valid project name')
+             WHEN r.version IS NULL THEN 'no version'
+             WHEN r.upload_time IS NULL THEN 'no upload_time'
+             WHEN r.at IS NULL THEN concat('upload_time ''', r.upload_time, ''' is not a time')
+             WHEN r.requires_dist IS NOT NULL AND coalesce(r.rd_type, '') NOT IN ('ARRAY', 'NULL')
+                 THEN concat('requires_dist ''', left(r.requires_dist, 60), ''' is not a JSON array')
+             WHEN len(list_filter(r.rd_items, lambda e: json_type(e) <> 'VARCHAR')) > 0
+                 THEN 'requires_dist holds something other than strings'
+        END AS reason
+    FROM (SELECT *, CASE WHEN rd_type = 'ARRAY' THEN json_extract(requires_dist, '$[*]') END AS rd_items
+          FROM (SELECT *, {at} AS at, CASE WHEN json_valid(requires_dist) THEN json_type(requires_dist) END AS rd_type
+                FROM {scan})) r
+    LEFT JOIN names ON names.raw = r.name)"""
+
+RELEASE_KEY = ("c.package", "c.version", "c.at", "c.packagetype", "c.filename")
+
+RELEASES_INSERT = """
+    INSERT INTO releases
+    SELECT DISTINCT ON ({key}) $source, c.package, c.name, c.version, c.at,
+           CASE WHEN c.rd_type = 'ARRAY' THEN json_extract_string(c.requires_dist, '$[*]') END,
+           c.requires_python, c.packagetype, c.filename, $digest
+    FROM {{checked}} c
+    WHERE c.reason IS NULL AND NOT EXISTS (
+        SELECT 1 FROM releases s WHERE s.source = $source AND s.name = c.package AND s.version = c.version
+          AND s.upload_time = c.at AND s.packagetype IS NOT DISTINCT FROM c.packagetype
+          AND s.filename IS NOT DISTINCT FROM c.filename)"""
+
+
+def ingest_releases(store: Store, path: Path, digest: str, report: IngestReport, source: str | None) -> None:
+    """Rows of PyPI's ``bigquery-public-data.pypi.distribution_metadata``: one uploaded file each, so a wheel and
+    an sdist of one version are two rows.
+
+    Kept: ``name`` (stored in its PEP 503 form, and as given in ``display_name``), ``version``, ``upload_time``
+    (BigQuery's ``2020-03-04 11:46:08.169385 UTC``, ISO 8601, or a Parquet timestamp; UTC when it has no zone),
+    ``requires_dist`` (the PEP 508 strings as given), ``requires_python``, ``packagetype`` and ``filename``; other
+    columns (description, classifiers, ...) are ignored. BigQuery cannot export a REPEATED column as CSV, so a CSV
+    cell of ``requires_dist`` must hold a JSON array (``TO_JSON_STRING(requires_dist)``); JSON lines hold the array
+    itself and Parquet a LIST. A row without a name, version or upload time is rejected. A file already stored
+    (same source, name, version, upload time, package type and filename), from another export or twice in this
+    one, is counted in ``report.duplicates`` and not stored again.
+    """
+    rows = _release_rows(path)
+    connection = store.connection
+    params = {"source": source or SOURCES["releases"], "digest": digest}
+
+    def checked(scan: str) -> str:
+        return RELEASES_CHECKED.format(at=_timestamp("upload_time"), scan=scan)
+
+    _ingest_rows(store, report, rows, keys=lambda scan: canonical_names(connection, scan, "name"),
+                 checked=checked, insert=RELEASES_INSERT.format(key=", ".join(RELEASE_KEY)), params=params)
+    (good,) = connection.execute(f"SELECT count(*) FROM {checked(rows.scan(False, False))} c "
+                                 "WHERE c.reason IS NULL").fetchone()
+    report.duplicates = int(good) - report.rows
+    _drop(store, "names")
+
+
+def _release_rows(path: Path) -> Rows:
+    sniffed = sniff(path)
+    if sniffed.layout == "jsonl":
+        return _release_json_rows(path, sniffed)
+    if sniffed.layout == "csv":
+        return _release_csv_rows(path, sniffed)
+    if sniffed.layout == "parquet":
+        return _release_parquet_rows(path)
+    raise BadInput(f"{path} is not release metadata as JSON lines, CSV or Parquet", "export distribution_metadata "
+                   "again")
+
+
+def _release_fields(refs: dict[str, str], malformed: str = "NULL", numbered: bool = False) -> str:
+    """The select list of a release scan: ``n`` when numbered, ``malformed``, then every field of
+    ``RELEASE_FIELDS`` as trimmed text (NULL when absent or blank), from the SQL expressions in ``refs``."""
+    fields = [f"nullif(trim({refs[name]}), '') AS {name}" if name in refs else f"NULL::VARCHAR AS {name}"
+              for name in RELEASE_FIELDS]
+    return ", ".join([*(["n"] if numbered else []), f"{malformed} AS malformed", *fields])
+
+
+def _release_json_rows(path: Path, sniffed: Sniffed) -> Rows:
+    """JSON lines, one row a line, each parsed once; ``n`` is the line number (empty lines are numbered too)."""
+    paths = "[" + ", ".join(_sql_string(f"$.{name}") for name in RELEASE_FIELDS) + "]"
+    refs = {name: f"v[{i}]->>'$'" for i, name in enumerate(RELEASE_FIELDS, 1)}
+    refs["requires_dist"] = f"v[{RELEASE_FIELDS.index('requires_dist') + 1}]::VARCHAR"
+    malformed = "CASE WHEN v IS NULL THEN 'not valid JSON' WHEN json_type(j) <> 'OBJECT' THEN 'not a JSON object' END"
+
+    def scan(numbered: bool, log_rejects: bool) -> str:
+        lines = _numbered(_lines_scan(path, sniffed.compression, log_rejects=log_rejects), numbered)
+        n = "n, " if numbered else ""
+        parsed = (f"(SELECT {n}line AS j, CASE WHEN json_valid(line) THEN json_extract(line, {paths}) END AS v "
+                  f"FROM {lines} WHERE {NOT_BLANK})")
+        return f"(SELECT {_release_fields(refs, malformed, numbered)} FROM {parsed})"
+
+    return Rows(scan, 0)
+
+
+def _release_csv_rows(path: Path, sniffed: Sniffed) -> Rows:
+    columns = _unique(sniffed.header)
+    missing = [name for name in RELEASE_REQUIRED if name not in columns]
+    if missing:
+        raise BadInput(f"{path} has no {', '.join(missing)} column", "export distribution_metadata with "
+                       f"{', '.join(RELEASE_REQUIRED)} and TO_JSON_STRING(requires_dist) AS requires_dist")
+    refs = {name: f"r.{_ident(name)}" for name in RELEASE_FIELDS if name in columns}
+
+    def scan(numbered: bool, log_rejects: bool) -> str:
+        rows = _numbered(_csv_scan(path, columns, sniffed.compression, header=True, log_rejects=log_rejects),
+                         numbered)
+        return f"(SELECT {_release_fields(refs, numbered=numbered)} FROM {rows} r)"
+
+    return Rows(scan, 1, _lines_scan(path, sniffed.compression, encoding="latin-1"))
+
+
+def _release_parquet_rows(path: Path) -> Rows:
+    """Parquet as BigQuery exports it: ``requires_dist`` a LIST (or a JSON string), ``upload_time`` a timestamp."""
+    columns = _parquet_columns(path)
+    missing = [name for name in RELEASE_REQUIRED if name not in columns]
+    if missing:
+        raise BadInput(f"{path} is Parquet without release metadata's {', '.join(missing)} column",
+                       f"export distribution_metadata with (at least) {', '.join(RELEASE_REQUIRED)}")
+    refs = {}
+    for name in RELEASE_FIELDS:
+        if name in columns:
+            original, kind = columns[name]
+            as_json = name == "requires_dist" and kind not in ("VARCHAR", "JSON")
+            refs[name] = f"to_json(r.{_ident(original)})::VARCHAR" if as_json else f"r.{_ident(original)}::VARCHAR"
+    scan = f"read_parquet({_sql_string(str(path))})"
+    return Rows(lambda numbered, _log: f"(SELECT {_release_fields(refs, numbered=numbered)} "
+                                       f"FROM {_numbered(scan, numbered)} r)", None)
+
+
 Reader = Callable[[Store, Path, str, IngestReport, str | None], None]
 
 READERS: dict[str, Reader] = {
@@ -774,6 +956,7 @@ READERS: dict[str, Reader] = {
     "bigquery": ingest_bigquery,
     "pypistats": ingest_pypistats,
     "counts": ingest_counts,
+    "releases": ingest_releases,
 }
 
 

@@ -1,4 +1,4 @@
-"""The download store: one DuckDB file with per-event rows and per-period counts, and the queries over it.
+"""The download store: one DuckDB file with per-event rows, per-period counts and release metadata.
 
 A file that is not a depgraph store is refused, never overwritten; an older schema is migrated in place.
 """
@@ -17,10 +17,10 @@ from depgraph.errors import StoreError
 
 DB_ENV = "DEPGRAPH_DB"
 APPLICATION = "depgraph"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MEMORY_LIMIT = "1GB"
 
-SCHEMA = """
+SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS depgraph_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS ingested_files (
     sha256 VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, format VARCHAR NOT NULL, source VARCHAR NOT NULL,
@@ -59,6 +59,24 @@ CREATE TABLE IF NOT EXISTS download_counts (
     file_sha256 VARCHAR NOT NULL
 );
 """
+
+# Schema 2: one row per uploaded file of a release, shaped like BigQuery's pypi.distribution_metadata.
+RELEASES_TABLE = """
+CREATE TABLE IF NOT EXISTS releases (
+    source VARCHAR NOT NULL,          -- the index the metadata came from: pypi, ...
+    name VARCHAR NOT NULL,            -- PEP 503 name
+    display_name VARCHAR NOT NULL,    -- the name as the export spells it
+    version VARCHAR NOT NULL,         -- as given (not normalised)
+    upload_time TIMESTAMP NOT NULL,   -- UTC
+    requires_dist VARCHAR[],          -- PEP 508 strings as given; NULL when the export did not say
+    requires_python VARCHAR,
+    packagetype VARCHAR,              -- bdist_wheel, sdist, ...
+    filename VARCHAR,
+    file_sha256 VARCHAR NOT NULL      -- the ingested file the row came from
+);
+"""
+
+SCHEMA = SCHEMA_V1 + RELEASES_TABLE
 
 
 def default_path() -> Path:
@@ -153,16 +171,34 @@ def _check_or_create_schema(connection: duckdb.DuckDBPyConnection, path: Path, r
     if version > SCHEMA_VERSION:
         raise StoreError(f"{path} was written by a newer depgraph (schema {version})", "upgrade depgraph")
     if version < SCHEMA_VERSION and not read_only:
-        migrate(connection, version)
+        try:
+            migrate(connection, version)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot bring {path} from schema {version} to {SCHEMA_VERSION}: "
+                             f"{str(exc).strip().splitlines()[0]}", "the store was left as it was; check its disk") \
+                from exc
 
 
-MIGRATIONS: dict[int, str] = {}  # from version N to N+1: SQL; none yet beyond the first schema
+# From version N to N+1: SQL. A new step gets the next number, and SCHEMA gains what it creates.
+MIGRATIONS: dict[int, str] = {1: RELEASES_TABLE}
 
 
 def migrate(connection: duckdb.DuckDBPyConnection, version: int) -> None:
-    """Bring a store from ``version`` to the current schema, one step per version, in one transaction."""
+    """Bring a store from ``version`` to the current schema, one step per version, in one transaction: a step
+    that fails leaves the store as it was. A store without a version (0) gets the whole schema, whose statements
+    are all CREATE ... IF NOT EXISTS."""
+    steps = [SCHEMA] if version == 0 else [MIGRATIONS[step] for step in range(version, SCHEMA_VERSION)]
     connection.execute("BEGIN")
-    for step in range(version, SCHEMA_VERSION):
-        connection.execute(MIGRATIONS.get(step, SCHEMA))
-    connection.execute("UPDATE depgraph_meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
-    connection.execute("COMMIT")
+    try:
+        for step in steps:
+            connection.execute(step)
+        connection.execute("INSERT OR REPLACE INTO depgraph_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+
+
+def has_table(store: Store, table: str) -> bool:
+    """Whether the store has ``table`` (a store of an older schema opened read-only is not migrated)."""
+    return bool(store.query("SELECT 1 FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [table]))
