@@ -120,3 +120,89 @@ def spikes_on(store: Store, day: date, params: SpikeParams = SpikeParams(), sour
     """The packages that spiked on ``day``, largest excess first."""
     found = [s for s in day_stats(store, day, params, source=source) if s.spike]
     return sorted(found, key=lambda s: (-s.excess, s.package))
+
+
+SIGNATURE_DIMENSIONS = ("python", "arch", "distro", "installer", "version")
+
+
+@dataclass(frozen=True)
+class Signature:
+    """Who downloaded a package on a day: shares by hour, Python, arch, distro, installer and version."""
+
+    package: str
+    day: str
+    total: int
+    hours: tuple[float, ...]  # 24 shares
+    shares: dict[str, dict[str, float]]  # dimension -> value -> share of the day's downloads
+
+    def vector(self) -> dict[str, float]:
+        """A sparse feature vector: the hour profile and every share, for cosine similarity."""
+        features = {f"hour:{h}": share for h, share in enumerate(self.hours)}
+        for dimension in ("python", "arch", "installer"):
+            features.update({f"{dimension}:{value}": share for value, share in self.shares[dimension].items()})
+        return features
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"package": self.package, "date": self.day, "total": self.total,
+                "hours": [round(h, 4) for h in self.hours],
+                **{d: {k: round(v, 4) for k, v in self.shares[d].items()} for d in SIGNATURE_DIMENSIONS}}
+
+
+def signatures(store: Store, day: date, packages: list[str], source: str | None = None) -> dict[str, Signature]:
+    """The per-event signature of each package on ``day`` (packages known only from daily counts have none)."""
+    source_filter = "AND source = $source" if source else ""
+    values: dict[str, Any] = {"day": day, "packages": packages}
+    if source:
+        values["source"] = source
+    rows = store.connection.execute(f"""
+        WITH today AS (SELECT * FROM downloads WHERE ts >= $day AND ts < $day + INTERVAL 1 DAY
+                       AND package IN (SELECT unnest($packages)) {source_filter})
+        SELECT package, 'hour' AS dimension, hour(ts)::VARCHAR AS value, count(*) FROM today GROUP BY ALL
+        {"".join(f" UNION ALL SELECT package, '{d}', coalesce({d}, '?'), count(*) FROM today GROUP BY ALL"
+                 for d in SIGNATURE_DIMENSIONS)}
+    """, values).fetchall()
+    counts: dict[str, dict[str, dict[str, int]]] = {}
+    for package, dimension, value, count in rows:
+        counts.setdefault(package, {}).setdefault(dimension, {})[value] = int(count)
+    return {package: _signature(package, day, found) for package, found in counts.items()}
+
+
+def _signature(package: str, day: date, found: dict[str, dict[str, int]]) -> Signature:
+    total = sum(found["hour"].values())
+    hours = tuple(found["hour"].get(str(h), 0) / total for h in range(24))
+    shares = {d: {v: c / total for v, c in sorted(found.get(d, {}).items())} for d in SIGNATURE_DIMENSIONS}
+    return Signature(package, day.isoformat(), total, hours, shares)
+
+
+def similarity(a: Signature, b: Signature) -> float:
+    """Cosine similarity of two signatures' feature vectors (1: the same clients, 0: nothing alike)."""
+    va, vb = a.vector(), b.vector()
+    dot = sum(share * vb.get(key, 0.0) for key, share in va.items())
+    norm = (sum(v * v for v in va.values()) * sum(v * v for v in vb.values())) ** 0.5
+    return dot / norm if norm else 0.0
+
+
+@dataclass(frozen=True)
+class Cluster:
+    packages: tuple[str, ...]
+    similarity: float  # the lowest pairwise similarity inside the cluster
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"packages": list(self.packages), "similarity": round(self.similarity, 4)}
+
+
+def co_spike_clusters(found: dict[str, Signature], threshold: float = 0.9) -> list[Cluster]:
+    """Group spiking packages whose signatures are alike (connected at ``threshold``), largest first."""
+    import networkx as nx
+
+    graph = nx.Graph()
+    graph.add_nodes_from(found)
+    names = sorted(found)
+    scores = {(a, b): similarity(found[a], found[b]) for i, a in enumerate(names) for b in names[i + 1:]}
+    graph.add_edges_from(pair for pair, score in scores.items() if score >= threshold)
+    clusters = []
+    for component in nx.connected_components(graph):
+        members = tuple(sorted(component))
+        inside = [scores[(a, b)] for i, a in enumerate(members) for b in members[i + 1:]]
+        clusters.append(Cluster(members, min(inside, default=1.0)))
+    return sorted(clusters, key=lambda c: (-len(c.packages), c.packages))

@@ -66,3 +66,40 @@ def test_thresholds_are_parameters(tmp_path: Path) -> None:
     with build_store(tmp_path, {"bump": bump}) as store:
         assert not spikes_on(store, DAY)
         assert [s.package for s in spikes_on(store, DAY, SpikeParams(min_ratio=2.0, min_excess=50))] == ["bump"]
+
+
+def write_events(path: Path, groups: list[tuple[str, int, str, int, int]]) -> None:
+    """A piwheels log: (filename, rows, python version, first hour, hours spread) per group, on DAY."""
+    import duckdb
+
+    selects = [f"""SELECT '{filename}' AS filename, '192.0.2.' || (i % 200) AS accessed_by,
+                      TIMESTAMP '{DAY}' + INTERVAL ({first_hour} + (i % {spread})) HOUR + INTERVAL (i % 60) MINUTE
+                          AS accessed_at,
+                      'armv7l' AS arch, 'Raspbian GNU/Linux' AS distro_name, '10' AS distro_version,
+                      'Linux' AS os_name, '4.19' AS os_version, 'CPython' AS py_name, '{python}' AS py_version,
+                      'pip' AS installer_name, '18.1' AS installer_version, '' AS setuptools_version
+               FROM range({rows}) t(i)""" for filename, rows, python, first_hour, spread in groups]
+    connection = duckdb.connect()
+    connection.execute(f"COPY ({' UNION ALL '.join(selects)}) TO '{path}' (HEADER)")
+    connection.close()
+
+
+def test_packages_downloaded_by_the_same_clients_cluster_and_others_do_not(tmp_path: Path) -> None:
+    from depgraph.detect import co_spike_clusters, signatures
+
+    log = tmp_path / "day.csv"
+    write_events(log, [("Flask_Login-0.4.1-py2.py3-none-any.whl", 2000, "2.7.16", 11, 12),
+                       ("Markdown-3.1.1-py2.py3-none-any.whl", 1000, "2.7.16", 11, 12),
+                       ("semantic_version-2.8.4-py2.py3-none-any.whl", 1000, "2.7.16", 11, 12),
+                       ("numpy-1.18.1-cp37-cp37m-linux_armv7l.whl", 900, "3.7.3", 0, 24),
+                       ("pycparser-2.19-py2.py3-none-any.whl", 1900, "3.7.3", 0, 24)])
+    with open_store(tmp_path / "store.duckdb") as store:
+        ingest_file(store, log)
+        found = signatures(store, DAY, ["flask-login", "markdown", "semantic-version", "numpy", "pycparser"])
+    assert found["flask-login"].shares["python"] == {"2.7": 1.0}
+    assert found["flask-login"].shares["version"] == {"0.4.1": 1.0}
+    clusters = co_spike_clusters({k: found[k] for k in ("flask-login", "markdown", "semantic-version")} |
+                                 {"numpy": found["numpy"]})
+    assert clusters[0].packages == ("flask-login", "markdown", "semantic-version")
+    assert clusters[0].similarity > 0.99
+    assert ("numpy",) in [c.packages for c in clusters]
