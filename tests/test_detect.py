@@ -103,3 +103,19 @@ def test_packages_downloaded_by_the_same_clients_cluster_and_others_do_not(tmp_p
     assert clusters[0].packages == ("flask-login", "markdown", "semantic-version")
     assert clusters[0].similarity > 0.99
     assert ("numpy",) in [c.packages for c in clusters]
+
+
+def test_coherence_verdicts(tmp_path: Path) -> None:
+    from depgraph.detect import index_rest_ratio, judge_coherence
+
+    app, dependency, orphan, other = steady(30, seed=4), steady(40, seed=5), steady(30, seed=6), steady(900, seed=7)
+    app[DAY], dependency[DAY], orphan[DAY] = 3000, 2900, 3000
+    with build_store(tmp_path, {"app": app, "dep": dependency, "orphan": orphan, "other": other}) as store:
+        stats = {s.package: s for s in day_stats(store, DAY)}
+        rest = index_rest_ratio(store, DAY, ["app", "dep", "orphan"])
+    assert rest is not None and 0.8 < rest < 1.2
+    assert judge_coherence(stats["app"], [stats["dep"]], rest).verdict == "coherent-spike"
+    verdict = judge_coherence(stats["orphan"], [stats["other"]], rest)
+    assert verdict.verdict == "orphan-spike" and verdict.follow_share is not None and verdict.follow_share < 0.1
+    assert judge_coherence(stats["orphan"], [stats["other"]], 2.0).verdict == "index-wide-surge"
+    assert judge_coherence(stats["other"], [], rest).verdict == "no-spike"
