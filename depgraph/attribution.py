@@ -1,0 +1,147 @@
+"""Which release explains a cluster of spiking packages: rank candidate releases by the evidence.
+
+A candidate is a release, uploaded in the weeks before the spike, that requires some of the cluster's
+packages (from the store's release-metadata corpus). Its score adds four pieces of evidence, each in [0, 1]:
+
+- coverage (weight 0.35): the share of the cluster it requires;
+- fingerprint (0.30): the share of those requirements for which the version actually downloaded is exactly
+  the newest version its specifier admitted on that day (a pin to an older release is a strong fingerprint);
+- changes (0.20): the share of the required cluster packages whose requirement changed since its previous
+  release, minus a penalty for unchanged requirements that spiked anyway;
+- recency (0.15): how shortly before the spike it was released (halving every 7 days; 0 when released after
+  the spike began).
+
+Requirements behind an ``extra`` are left out: nobody installs them without asking for them by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from depgraph.downloads.releases import ReleaseRow, previous_release, releases_requiring, versions_of
+from depgraph.downloads.store import Store
+
+WEIGHTS = {"coverage": 0.35, "fingerprint": 0.30, "changes": 0.20, "recency": 0.15}
+LOOKBACK_DAYS = 30
+HALF_LIFE_DAYS = 7.0
+GRACE_DAYS = 1 / 24  # the spike's start is known to the hour: a release within that hour counts as before it
+
+
+@dataclass(frozen=True)
+class Suspect:
+    package: str
+    version: str
+    released: str
+    score: float
+    evidence: tuple[str, ...]
+    parts: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"package": self.package, "version": self.version, "released": self.released,
+                "score": round(self.score, 4), "evidence": list(self.evidence),
+                "parts": {k: round(v, 4) for k, v in self.parts.items()}}
+
+
+def _requirements(release: ReleaseRow) -> dict[str, Requirement]:
+    found: dict[str, Requirement] = {}
+    for text in release.requires_dist or ():
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if requirement.marker is not None and "extra" in str(requirement.marker):
+            continue  # optional: only installed when asked for by name
+        found[canonicalize_name(requirement.name)] = requirement
+    return found
+
+
+def _newest_admitted(store: Store, package: str, requirement: Requirement, cutoff: datetime,
+                     downloaded: str) -> str | None:
+    """The newest version of ``package`` known by ``cutoff`` that ``requirement`` admits; the version that was
+    downloaded existed by then, so it counts even when the release corpus lacks it."""
+    versions = [Version(downloaded)] if _is_version(downloaded) else []
+    for text, _uploaded in versions_of(store, package, cutoff):
+        try:
+            versions.append(Version(text))
+        except InvalidVersion:
+            continue
+    admitted = list(requirement.specifier.filter(versions))
+    return str(max(admitted)) if admitted else None
+
+
+def _is_version(text: str) -> bool:
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True
+
+
+def rank_suspects(store: Store, cluster: dict[str, str], day: date, spiking: set[str],
+                  spike_start: datetime | None = None) -> list[Suspect]:
+    """Candidate releases for ``cluster`` (package -> version mostly downloaded on ``day``), best first.
+
+    ``spiking`` is every package that spiked that day (to see whether a candidate's unchanged requirements
+    spiked too); ``spike_start`` is when the spike began (default: the start of ``day``).
+    """
+    start = spike_start or datetime(day.year, day.month, day.day)
+    cutoff = datetime(day.year, day.month, day.day) + timedelta(days=1)
+    candidates = releases_requiring(store, sorted(cluster), start - timedelta(days=LOOKBACK_DAYS), cutoff)
+    suspects = [_judge(store, release, cluster, spiking, start, cutoff) for release in candidates]
+    return sorted((s for s in suspects if s.parts["coverage"] > 0), key=lambda s: (-s.score, s.package, s.version))
+
+
+def _judge(store: Store, release: ReleaseRow, cluster: dict[str, str], spiking: set[str], start: datetime,
+           cutoff: datetime) -> Suspect:
+    requirements = _requirements(release)
+    covered = sorted(set(requirements) & set(cluster))
+    evidence = [f"requires {len(covered)} of the {len(cluster)} spiking packages: {', '.join(covered) or 'none'}"]
+    matches = []
+    for package in covered:
+        newest = _newest_admitted(store, package, requirements[package], cutoff, cluster[package])
+        if newest == cluster[package]:
+            matches.append(package)
+            evidence.append(f"{package}{requirements[package].specifier}: the newest version it admitted that day, "
+                            f"{newest}, is the one downloaded")
+        else:
+            evidence.append(f"{package}{requirements[package].specifier} admitted {newest or 'no known version'}, "
+                            f"but {cluster[package]} was downloaded")
+    changed, unchanged_spiking = _changes(store, release, requirements, covered, spiking, evidence)
+    days_before = (start - release.upload_time).total_seconds() / 86400
+    if -GRACE_DAYS <= days_before < 0:
+        days_before = 0.0
+    if days_before < 0:
+        evidence.append(f"released {-days_before:.1f} days after the spike began: it cannot have started it")
+    else:
+        evidence.append(f"released {days_before:.1f} days before the spike began")
+    parts = {
+        "coverage": len(covered) / len(cluster) if cluster else 0.0,
+        "fingerprint": len(matches) / len(covered) if covered else 0.0,
+        "changes": max(0.0, (len(changed) - len(unchanged_spiking)) / len(covered)) if covered else 0.0,
+        "recency": 0.5 ** (days_before / HALF_LIFE_DAYS) if days_before >= 0 else 0.0,
+    }
+    score = sum(WEIGHTS[k] * v for k, v in parts.items())
+    return Suspect(release.name, release.version, release.upload_time.isoformat(), score, tuple(evidence), parts)
+
+
+def _changes(store: Store, release: ReleaseRow, requirements: dict[str, Requirement], covered: list[str],
+             spiking: set[str], evidence: list[str]) -> tuple[list[str], list[str]]:
+    previous = previous_release(store, release.name, release.version)
+    if previous is None:
+        evidence.append("no earlier release in the corpus to compare requirements with")
+        return [], []
+    before = _requirements(previous)
+    changed = [p for p in covered if p not in before or before[p].specifier != requirements[p].specifier]
+    unchanged = sorted(p for p in requirements if p in before and before[p].specifier == requirements[p].specifier)
+    unchanged_spiking = [p for p in unchanged if p in spiking]
+    evidence.append(f"since {previous.version}, changed requirements among the spiking: {', '.join(changed) or 'none'}")
+    if unchanged:
+        quiet = [p for p in unchanged if p not in spiking]
+        evidence.append(f"unchanged requirements that did not spike: {', '.join(quiet) or 'none'}")
+    return changed, unchanged_spiking
