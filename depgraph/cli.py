@@ -150,7 +150,7 @@ def graph(ctx: click.Context, output: Path, installed: bool, interpreter: str | 
     chosen = [bool(options["requirements"]), installed, pipdeptree_file is not None]
     if sum(chosen) != 1:
         raise BadInput("graph needs exactly one of: REQUIREMENTS, --installed, --pipdeptree FILE",
-                       "e.g. depgraph graph OctoPrint==1.4.0 -o deps.svg")
+                       "e.g. depgraph graph requests==2.23.0 -o deps.svg")
     if installed or pipdeptree_file:
         from depgraph.installed import graph_from_environment, graph_from_pipdeptree_json
 

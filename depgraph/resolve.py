@@ -49,7 +49,7 @@ def parse_requirement(text: str) -> Requirement:
     except InvalidRequirement as exc:
         reason = str(exc).splitlines()[0]
         raise BadInput(f"requirement {text!r} is not valid PEP 508 ({reason})",
-                       "use e.g. 'Flask-Login==0.4.1'") from exc
+                       "use e.g. 'requests==2.23.0'") from exc
     requirement.name = canonicalize_name(requirement.name)
     return requirement
 
@@ -284,7 +284,7 @@ def resolve(requirements: Sequence[str], source: ReleaseSource, target: TargetEn
     """Resolve ``requirements`` against ``source`` as of ``cutoff`` for ``target``."""
     parsed = [parse_requirement(r) for r in requirements]
     if not parsed:
-        raise BadInput("no requirements given", "name at least one package, e.g. 'OctoPrint==1.4.0'")
+        raise BadInput("no requirements given", "name at least one package, e.g. 'requests==2.23.0'")
     provider = Provider(source, target, cutoff)
     source.prefetch(r.name for r in parsed)
     reporter = _ProgressReporter(progress) if progress else BaseReporter()

@@ -43,12 +43,12 @@ class CountTable:
 
 
 def _packages(names: list[str]) -> list[str]:
-    """The PEP 503 names, each once (``Flask-Login flask_login`` is one package, counted once)."""
+    """The PEP 503 names, each once (``Zope.Interface zope_interface`` is one package, counted once)."""
     packages: list[str] = []
     for name in names:
         canonical = canonical_name(name)
         if canonical is None:
-            raise BadInput(f"package {name!r} is not a valid project name", "use e.g. flask-login")
+            raise BadInput(f"package {name!r} is not a valid project name", "use e.g. zope-interface")
         if canonical not in packages:
             packages.append(canonical)
     return packages

@@ -179,7 +179,7 @@ def _canonical_packages(packages: list[str]) -> list[str]:
     for package in packages:
         canonical = canonical_name(package)
         if canonical is None:
-            raise BadInput(f"package {package!r} is not a valid project name", "use e.g. flask-login")
+            raise BadInput(f"package {package!r} is not a valid project name", "use e.g. zope-interface")
         if canonical not in names:
             names.append(canonical)
     if not names:
@@ -201,7 +201,7 @@ def _matching_requirements(store: Store, wanted: list[str], params: dict[str, An
 def _project(name: str) -> str:
     project = canonical_name(name)
     if project is None:
-        raise BadInput(f"{name!r} is not a valid project name", "use e.g. flask-login")
+        raise BadInput(f"{name!r} is not a valid project name", "use e.g. zope-interface")
     return project
 
 
