@@ -6,7 +6,8 @@ The baseline of day D is the median of the package's daily downloads over the ``
 estimate a standard deviation). Medians ignore an earlier spike inside the window, and a 28-day window
 spans four of each weekday, so the weekly rhythm does not move them. A day is a spike when it is at least
 ``min_ratio`` times the baseline, ``min_excess`` downloads above it, and ``min_z`` spreads above it. A
-package with fewer than ``min_history`` days since its first download gets ``insufficient-data``.
+package with fewer than ``min_history`` days since its first download (or, when the store holds a release
+corpus, its first release) gets ``insufficient-data``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from depgraph.downloads.store import Store
+from depgraph.downloads.store import Store, has_table
 
 MAD_TO_SIGMA = 1.4826
 
@@ -49,6 +50,13 @@ class DayStat:
                 "excess": self.excess, "spike": self.spike, "status": self.status}
 
 
+# a package's age also counts from its first release in the release-metadata corpus, when the store has one:
+# a package nobody fetched from this index for weeks is quiet, not young
+RELEASE_FIRSTS = """
+                UNION ALL
+                SELECT name, min(upload_time)::DATE FROM releases
+                WHERE upload_time < $day + INTERVAL 1 DAY GROUP BY ALL"""
+
 DAILY = """
     SELECT package, ts::DATE AS day, count(*) AS downloads FROM downloads
     WHERE ts >= $first AND ts < $last + INTERVAL 1 DAY {source} GROUP BY ALL
@@ -63,6 +71,7 @@ def day_stats(store: Store, day: date, params: SpikeParams = SpikeParams(), pack
     """Every package downloaded on ``day`` (or the ones named) against its baseline, in one query."""
     source_filter = "AND source = $source" if source else ""
     package_filter = "AND package IN (SELECT unnest($packages))" if packages is not None else ""
+    release_firsts = RELEASE_FIRSTS if has_table(store, "releases") else ""
     sql = f"""
         WITH daily AS (SELECT package, day, sum(downloads) AS downloads
                        FROM ({DAILY.format(source=source_filter)}) GROUP BY ALL),
@@ -72,6 +81,7 @@ def day_stats(store: Store, day: date, params: SpikeParams = SpikeParams(), pack
                     {source_filter} GROUP BY ALL
                 UNION ALL
                 SELECT package, min(day) FROM download_counts WHERE day <= $day {source_filter} GROUP BY ALL
+                {release_firsts}
             ) GROUP BY package
         ),
         today AS (SELECT package, downloads FROM daily WHERE day = $day),

@@ -119,3 +119,17 @@ def test_coherence_verdicts(tmp_path: Path) -> None:
     assert verdict.verdict == "orphan-spike" and verdict.follow_share is not None and verdict.follow_share < 0.1
     assert judge_coherence(stats["orphan"], [stats["other"]], 2.0).verdict == "index-wide-surge"
     assert judge_coherence(stats["other"], [], rest).verdict == "no-spike"
+
+
+def test_a_quiet_package_with_old_releases_is_not_young(tmp_path: Path) -> None:
+    import json
+
+    series = {"old-quiet": {DAY: 4000}, "steady": steady(50)}
+    with build_store(tmp_path, series) as store:
+        assert day_stats(store, DAY, packages=["old-quiet"])[0].status == "insufficient-data"
+        export = tmp_path / "releases.jsonl"
+        export.write_text(json.dumps({"name": "old-quiet", "version": "1.0", "upload_time": "2018-01-01 00:00:00 UTC",
+                                      "requires_dist": [], "packagetype": "sdist",
+                                      "filename": "old-quiet-1.0.tar.gz"}) + "\n")
+        ingest_file(store, export)
+        assert day_stats(store, DAY, packages=["old-quiet"])[0].status == "spike"

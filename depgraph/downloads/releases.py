@@ -233,3 +233,21 @@ def _order_key(version: str, uploaded: datetime) -> tuple[datetime, int, Version
     """Upload order; at the same instant, PEP 440 order (a version packaging cannot parse sorts first)."""
     parsed = _parsed(version)
     return (uploaded, 1, parsed) if parsed is not None else (uploaded, 0, version)
+
+
+def release(store: Store, name: str, version: str, *, source: str | None = None) -> ReleaseRow | None:
+    """One release of the corpus (its files' requirements united), or None when the corpus lacks it."""
+    _require_table(store)
+    params = {"name": _project(name), "version": version, **_source(source)}
+    found = _aggregate(store, _where("name = $name AND version = $version", source), "TRUE", params)
+    return found[0] if found else None
+
+
+def release_filenames(store: Store, name: str, version: str, *, source: str | None = None) -> list[str]:
+    """The files the corpus says the release had on its index (wheels and sdists), sorted."""
+    _require_table(store)
+    params = {"name": _project(name), "version": version, **_source(source)}
+    rows = store.connection.execute(
+        f"SELECT DISTINCT filename FROM releases WHERE {_where('name = $name AND version = $version', source)} "
+        "AND filename IS NOT NULL ORDER BY filename", params).fetchall()
+    return [row[0] for row in rows]
