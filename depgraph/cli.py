@@ -292,6 +292,56 @@ def sample(name: str, output: Path | None, seed: int | None, do_ingest: bool, db
         click.echo(f"{generation.path}: {state}", err=True)
 
 
+@cli.command()
+@click.argument("package")
+@click.option("--date", "day", required=True, help="The day to investigate (YYYY-MM-DD).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@db_option
+def explain(package: str, day: str, fmt: str, db: Path | None) -> None:
+    """Why did PACKAGE's downloads jump on a day? Verdict, evidence, and the release that explains it."""
+    from depgraph.downloads.store import open_store
+    from depgraph.explain import explain as investigate
+
+    with open_store(db, read_only=True) as store:
+        data = investigate(store, package, _date(day, "--date")).to_dict()
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2))
+        return
+    from rich.console import Console
+
+    from depgraph.render.console import explanation_renderables
+
+    console = Console()
+    for renderable in explanation_renderables(data):
+        console.print(renderable)
+
+
+@cli.command()
+@click.option("--date", "day", help="One day (YYYY-MM-DD).")
+@click.option("--from", "start", help="First day of a range.")
+@click.option("--to", "end", help="Last day of a range.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@db_option
+def spikes(day: str | None, start: str | None, end: str | None, fmt: str, db: Path | None) -> None:
+    """Every package that spiked, its verdict, and the clusters of packages that spiked together."""
+    from depgraph.downloads.store import open_store
+    from depgraph.explain import spike_report
+
+    if (day is None) == (start is None and end is None) or (day is None and (start is None or end is None)):
+        raise BadInput("give --date D, or --from D --to D", "e.g. depgraph spikes --date 2020-03-05")
+    first, last = (_date(day, "--date"),) * 2 if day else (_date(start, "--from"), _date(end, "--to"))
+    with open_store(db, read_only=True) as store:
+        report = spike_report(store, first, last)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    from rich.console import Console
+
+    from depgraph.render.console import spikes_table
+
+    Console().print(spikes_table([row.to_dict() for row in report.rows]))
+
+
 def _emit_rows(rows: list[dict[str, Any]], fmt: str, document: dict[str, Any]) -> None:
     if fmt == "json":
         click.echo(json.dumps(document, indent=2))

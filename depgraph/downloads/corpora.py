@@ -9,6 +9,7 @@ from typing import Any
 from depgraph.errors import BadInput
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+RELEASES_FILE = "releases.jsonl.gz"
 
 
 def available() -> list[str]:
@@ -24,20 +25,30 @@ def scenario_path(name: str) -> Path:
     return path
 
 
+def releases_path(name: str) -> Path | None:
+    """The release-metadata corpus shipped with corpus ``name`` (``releases.jsonl.gz``: rows shaped like BigQuery's
+    ``distribution_metadata``, recorded from real metadata), or None when it has none."""
+    path = scenario_path(name).parent / RELEASES_FILE
+    return path if path.is_file() else None
+
+
 @dataclass(frozen=True)
 class SampleResult:
-    """The generated log, and what ingesting it gave (when asked)."""
+    """The generated log, and what ingesting it (and the corpus's release metadata, when it ships one) gave."""
 
     generation: Any  # sample.GenerationReport
     ingest: Any | None  # ingest.IngestReport
+    releases: Any | None = None  # ingest.IngestReport of releases.jsonl.gz
 
     def to_dict(self) -> dict[str, Any]:
-        return {"generation": self.generation.to_dict(), "ingest": self.ingest.to_dict() if self.ingest else None}
+        return {"generation": self.generation.to_dict(), "ingest": self.ingest.to_dict() if self.ingest else None,
+                "releases": self.releases.to_dict() if self.releases else None}
 
 
 def make_sample(name: str, output: Path, seed: int | None = None, store_path: Path | None = None,
                 ingest: bool = False) -> SampleResult:
-    """Generate corpus ``name`` into ``output``; with ``ingest``, ingest it into the store too."""
+    """Generate corpus ``name`` into ``output``; with ``ingest``, ingest it into the store too, and the corpus's
+    release metadata (``fixtures/<name>/releases.jsonl.gz``) when it ships one."""
     from depgraph.downloads.sample import generate
 
     generation = generate(scenario_path(name), output, seed)
@@ -46,5 +57,7 @@ def make_sample(name: str, output: Path, seed: int | None = None, store_path: Pa
     from depgraph.downloads.ingest import ingest_file
     from depgraph.downloads.store import open_store
 
+    releases = releases_path(name)
     with open_store(store_path) as store:
-        return SampleResult(generation, ingest_file(store, output))
+        log = ingest_file(store, output)
+        return SampleResult(generation, log, ingest_file(store, releases) if releases else None)

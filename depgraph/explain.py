@@ -1,0 +1,333 @@
+"""One investigation of (package, day): is it a spike, did its dependencies follow, which packages spiked with
+it, who downloaded them, which index served them, and which release explains it. One frozen result.
+
+Everything comes from the store: the download log (counts, signatures, the files actually served) and the
+release-metadata corpus (dependencies, the files PyPI offered, the candidate releases).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from depgraph.attribution import Suspect, rank_suspects
+from depgraph.detect import (
+    Coherence,
+    DayStat,
+    Signature,
+    SpikeParams,
+    co_spike_clusters,
+    day_stats,
+    index_rest_ratio,
+    judge_coherence,
+    signatures,
+    spikes_on,
+)
+from depgraph.downloads.filenames import canonical_name, parse_filename
+from depgraph.downloads.queries import download_counts
+from depgraph.downloads.releases import release, release_filenames
+from depgraph.downloads.store import Store, has_table
+from depgraph.environment import TargetEnvironment
+from depgraph.errors import BadInput
+from depgraph.explicit_index import ExplicitIndex, explain_index_mix
+from depgraph.sources.simple import ReleaseFile, parse_distribution_filename
+
+SPARKLINE_DAYS = 28
+OBSERVED_INDEX = "piwheels"
+
+
+@dataclass(frozen=True)
+class Explanation:
+    package: str
+    date: str
+    downloads: DayStat
+    verdict: str
+    history: tuple[int, ...]  # the last 28 days' downloads, ending on the day
+    dependencies: tuple[DayStat, ...] = ()
+    coherence: Coherence | None = None
+    signature: Signature | None = None
+    pure_python: bool | None = None
+    cluster: tuple[str, ...] = ()
+    cluster_similarity: float | None = None
+    cluster_versions: dict[str, str] = field(default_factory=dict)
+    spike_start: str | None = None
+    suspects: tuple[Suspect, ...] = ()
+    explicit_index: ExplicitIndex | None = None
+    not_following: tuple[dict[str, str], ...] = ()
+    notes: tuple[str, ...] = ()
+    summary: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        stat = self.downloads
+        return {
+            "package": self.package, "date": self.date,
+            "downloads": {"count": stat.count, "baseline": stat.baseline, "ratio": stat.to_dict()["ratio"],
+                          "excess": stat.excess, "spike": stat.spike},
+            "verdict": self.verdict,
+            "history": list(self.history),
+            "dependencies": [{"package": d.package, "count": d.count, "baseline": d.baseline,
+                              "ratio": d.to_dict()["ratio"], "excess": d.excess} for d in self.dependencies],
+            "coherence": self.coherence.to_dict() if self.coherence else None,
+            "signature": {**(self.signature.to_dict() if self.signature else {}), "pure_python": self.pure_python},
+            "cluster": list(self.cluster),
+            "cluster_similarity": None if self.cluster_similarity is None else round(self.cluster_similarity, 4),
+            "cluster_versions": self.cluster_versions,
+            "spike_start": self.spike_start,
+            "suspects": [s.to_dict() for s in self.suspects],
+            "explicit_index": self.explicit_index.to_dict() if self.explicit_index else None,
+            "dependencies_not_following": list(self.not_following),
+            "notes": list(self.notes),
+            "summary": self.summary,
+        }
+
+
+def explain(store: Store, package: str, day: date, params: SpikeParams | None = None) -> Explanation:
+    """Investigate ``package`` on ``day`` from the store."""
+    params = params or SpikeParams()
+    name = canonical_name(package)
+    if name is None:
+        raise BadInput(f"package {package!r} is not a valid project name", "use e.g. zope-interface")
+    (stat,) = day_stats(store, day, params, packages=[name])
+    history = tuple(row.downloads for row in download_counts(
+        store, [name], day - timedelta(days=SPARKLINE_DAYS - 1), day).rows)
+    own = signatures(store, day, [name]).get(name)
+    if stat.status != "spike":
+        return Explanation(name, day.isoformat(), stat, stat.status, history, signature=own,
+                           pure_python=_pure_python(store, name, day),
+                           summary=_quiet_summary(name, day, stat))
+    return _investigate_spike(store, name, day, stat, history, own, params)
+
+
+def _investigate_spike(store: Store, name: str, day: date, stat: DayStat, history: tuple[int, ...],
+                       own: Signature | None, params: SpikeParams) -> Explanation:
+    notes: list[str] = []
+    spiking = {s.package for s in spikes_on(store, day, params)}
+    found = signatures(store, day, sorted(spiking | {name}))
+    cluster = next((c for c in co_spike_clusters({p: found[p] for p in spiking if p in found})
+                    if name in c.packages), None)
+    members = cluster.packages if cluster else (name,)
+    versions = {p: _dominant(found[p].shares["version"]) for p in members if p in found}
+    target = _target(own)
+    dependencies = _dependencies(store, name, versions.get(name), target, notes)
+    dep_stats = tuple(day_stats(store, day, params, packages=dependencies)) if dependencies else ()
+    rest = index_rest_ratio(store, day, sorted(spiking), params)
+    coherence = judge_coherence(stat, list(dep_stats), rest)
+    start = _spike_start(store, name, day, params)
+    has_corpus = has_table(store, "releases")
+    suspects = tuple(rank_suspects(store, versions, day, spiking, start)) if has_corpus else ()
+    if not has_corpus:
+        notes.append("no release-metadata corpus in the store: ingest one to rank suspects")
+    mix = _explicit_index(store, day, members, versions, target, params, notes)
+    not_following = _not_following(store, dep_stats, suspects, target)
+    explanation = Explanation(
+        name, day.isoformat(), stat, coherence.verdict, history, dep_stats, coherence, own,
+        _pure_python(store, name, day), members, cluster.similarity if cluster else None, versions,
+        start.isoformat() if start else None, suspects[:10], mix, not_following, tuple(notes))
+    return _with_summary(explanation)
+
+
+def _dominant(shares: dict[str, float]) -> str:
+    return max(sorted(shares), key=lambda value: shares[value])
+
+
+def _target(signature: Signature | None) -> TargetEnvironment:
+    """The environment most of the day's downloads came from (Python version and arch)."""
+    if signature is None:
+        return TargetEnvironment.create("3.7", "linux_armv7l")
+    python = _dominant(signature.shares["python"])
+    arch = _dominant(signature.shares["arch"])
+    python = python if python != "?" else "3.7"
+    return TargetEnvironment.create(python, f"linux_{arch}" if arch != "?" else "linux_armv7l")
+
+
+def _dependencies(store: Store, name: str, version: str | None, target: TargetEnvironment,
+                  notes: list[str]) -> list[str]:
+    """Direct dependencies of the downloaded release for the target, from the release-metadata corpus."""
+    found = release(store, name, version) if version and has_table(store, "releases") else None
+    if found is None:
+        notes.append(f"the release corpus has no metadata for {name} {version}: its dependencies are unknown")
+        return []
+    names = []
+    for text in found.requires_dist:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if requirement.marker is None or requirement.marker.evaluate({**target.markers, "extra": ""}):
+            names.append(canonicalize_name(requirement.name))
+    return sorted(set(names))
+
+
+def _spike_start(store: Store, name: str, day: date, params: SpikeParams) -> datetime | None:
+    """The first hour of the run of spike days that ends on ``day``, to the hour."""
+    first = day
+    for back in range(1, 8):
+        earlier = day - timedelta(days=back)
+        (stat,) = day_stats(store, earlier, params, packages=[name])
+        if not stat.spike:
+            break
+        first = earlier
+    (stat,) = day_stats(store, first, params, packages=[name])
+    hourly = download_counts(store, [name], first, first, by="hour").rows
+    threshold = max(3 * stat.baseline / 24, 1.0)
+    for row in hourly:
+        if row.downloads > threshold:
+            return datetime.fromisoformat(row.period)
+    return datetime(first.year, first.month, first.day)
+
+
+def _files(store: Store, name: str, version: str, day: date) -> list[ReleaseFile]:
+    """What each index offered: PyPI's files from the corpus; piwheels' from the files its log shows served
+    (piwheels' own file list for that day is not in the store: this is inferred, and said so)."""
+    files = [_release_file(f, "pypi") for f in release_filenames(store, name, version)]
+    served = store.query("SELECT DISTINCT filename FROM downloads WHERE package = ? AND version = ? AND source = ? "
+                         "AND ts < ? ORDER BY filename", [name, version, OBSERVED_INDEX, day + timedelta(days=1)])
+    files += [_release_file(row[0], OBSERVED_INDEX) for row in served]
+    return [f for f in files if f is not None]
+
+
+def _release_file(filename: str, index: str) -> ReleaseFile | None:
+    parsed = parse_distribution_filename(filename)
+    if parsed is None:
+        return None
+    name, version, kind, tags = parsed
+    return ReleaseFile(name, version, filename, f"{index}:{filename}", kind, tags, None, None, False, None, None,
+                       None, index)
+
+
+def _explicit_index(store: Store, day: date, members: tuple[str, ...], versions: dict[str, str],
+                    target: TargetEnvironment, params: SpikeParams, notes: list[str]) -> ExplicitIndex | None:
+    if not has_table(store, "releases"):
+        return None
+    stats = {s.package: s for s in day_stats(store, day, params, packages=list(members))}
+    observed = {p: (versions[p], round(stats[p].excess)) for p in members if p in versions}
+    files = {p: _files(store, p, v, day) for p, (v, _) in observed.items()}
+    notes.append(f"{OBSERVED_INDEX}'s files are inferred from the files its log shows it served")
+    return explain_index_mix(observed, files, target, OBSERVED_INDEX)
+
+
+def _not_following(store: Store, dependencies: tuple[DayStat, ...], suspects: tuple[Suspect, ...],
+                   target: TargetEnvironment) -> tuple[dict[str, str], ...]:
+    """For each dependency that did not rise: not needed (the suspect kept its requirement) or served elsewhere."""
+    if not suspects:
+        return ()
+    top = suspects[0]
+    unchanged = next((line for line in top.evidence if line.startswith("unchanged requirements")), "")
+    found = []
+    for dependency in dependencies:
+        if dependency.spike:
+            continue
+        if dependency.package in unchanged:
+            why = (f"not needed: {top.package} {top.version} kept its requirement, so upgrading installations "
+                   "already had it")
+        else:
+            why = "not fetched from this index: already installed, or served by another index"
+        found.append({"package": dependency.package, "why": why})
+    return tuple(found)
+
+
+def _pure_python(store: Store, name: str, day: date) -> bool | None:
+    rows = store.query("SELECT DISTINCT filename FROM downloads WHERE package = ? AND ts >= ? AND ts < ?",
+                       [name, day, day + timedelta(days=1)])
+    kinds = [parse_filename(row[0]) for row in rows]
+    if not rows:
+        return None
+    return all(row[0].endswith("-none-any.whl") for row in rows) and all(k[2] == "wheel" for k in kinds)
+
+
+def _quiet_summary(name: str, day: date, stat: DayStat) -> str:
+    if stat.status == "insufficient-data":
+        return (f"{name} has too little download history before {day} to tell a spike from its normal level "
+                f"({stat.count:,} downloads that day).")
+    return (f"{name} had {stat.count:,} downloads on {day}, against a baseline of {stat.baseline:,.0f} a day: "
+            "no spike.")
+
+
+def _with_summary(e: Explanation) -> Explanation:
+    from dataclasses import replace
+
+    stat = e.downloads
+    parts = [f"On {e.date}, {e.package} had {stat.count:,} downloads, {stat.ratio or 0:.0f}x its baseline of "
+             f"{stat.baseline:,.0f}: an {e.verdict}."]
+    if e.coherence:
+        parts.append(f"Its dependencies did not follow ({e.coherence.reason})."
+                     if e.verdict == "orphan-spike" else e.coherence.reason[0].upper() + e.coherence.reason[1:] + ".")
+    if e.signature:
+        python = _dominant(e.signature.shares["python"])
+        parts.append(f"{e.signature.shares['python'][python]:.0%} of the day's downloads were Python {python}.")
+    if len(e.cluster) > 1:
+        parts.append(f"It spiked together with {', '.join(p for p in e.cluster if p != e.package)}, "
+                     "downloaded by the same clients.")
+    if e.suspects:
+        top = e.suspects[0]
+        parts.append(f"The best explanation is {top.package} {top.version}, released {top.released[:16]}: "
+                     f"{top.evidence[0]}.")
+    if e.explicit_index:
+        parts.append(e.explicit_index.reason[0].upper() + e.explicit_index.reason[1:] + ".")
+    return replace(e, summary=" ".join(parts))
+
+
+@dataclass(frozen=True)
+class SpikeRow:
+    stat: DayStat
+    verdict: str
+    cluster: int | None  # the number of its cluster that day (1 is the largest)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.stat.to_dict()
+        return {"package": data["package"], "date": data["date"], "count": data["count"],
+                "baseline": data["baseline"], "ratio": data["ratio"], "excess": data["excess"],
+                "verdict": self.verdict, "cluster": self.cluster}
+
+
+@dataclass(frozen=True)
+class SpikeReport:
+    start: str
+    end: str
+    rows: tuple[SpikeRow, ...]
+    clusters: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"from": self.start, "to": self.end, "spikes": [r.to_dict() for r in self.rows],
+                "clusters": list(self.clusters)}
+
+
+def spike_report(store: Store, start: date, end: date, params: SpikeParams | None = None) -> SpikeReport:
+    """Every package that spiked on each day of [start, end], its verdict, and the day's clusters."""
+    params = params or SpikeParams()
+    if end < start:
+        raise BadInput(f"--from {start} is after --to {end}", "swap them")
+    rows: list[SpikeRow] = []
+    clusters: list[dict[str, Any]] = []
+    day = start
+    while day <= end:
+        rows_of_day, clusters_of_day = _spikes_of_day(store, day, params)
+        rows += rows_of_day
+        clusters += clusters_of_day
+        day += timedelta(days=1)
+    return SpikeReport(start.isoformat(), end.isoformat(), tuple(rows), tuple(clusters))
+
+
+def _spikes_of_day(store: Store, day: date, params: SpikeParams) -> tuple[list[SpikeRow], list[dict[str, Any]]]:
+    stats = {s.package: s for s in day_stats(store, day, params)}
+    spiking = sorted((s for s in stats.values() if s.spike), key=lambda s: (-s.excess, s.package))
+    if not spiking:
+        return [], []
+    found = signatures(store, day, [s.package for s in spiking])
+    clusters = co_spike_clusters(found)
+    number = {p: i + 1 for i, c in enumerate(clusters) for p in c.packages}
+    rest = index_rest_ratio(store, day, [s.package for s in spiking], params)
+    rows = []
+    for stat in spiking:
+        versions = found[stat.package].shares["version"] if stat.package in found else {}
+        target = _target(found.get(stat.package))
+        dependencies = _dependencies(store, stat.package, _dominant(versions) if versions else None, target, [])
+        dep_stats = [stats.get(d) or DayStat(d, day.isoformat(), 0, 0.0, 0.0, None, 0.0, False, "no-spike")
+                     for d in dependencies]
+        rows.append(SpikeRow(stat, judge_coherence(stat, dep_stats, rest).verdict, number.get(stat.package)))
+    described = [{"date": day.isoformat(), "number": i + 1, **c.to_dict()} for i, c in enumerate(clusters)]
+    return rows, described
