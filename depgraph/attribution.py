@@ -5,9 +5,11 @@ packages (from the store's release-metadata corpus). Its score adds four pieces 
 
 - coverage (weight 0.35): the share of the cluster it requires;
 - fingerprint (0.30): the share of those requirements for which the version actually downloaded is exactly
-  the newest version its specifier admitted on that day (a pin to an older release is a strong fingerprint);
+  the newest version its specifier admitted on that day (a pin to an older release is a strong fingerprint),
+  times the coverage;
 - changes (0.20): the share of the required cluster packages whose requirement changed since its previous
-  release, minus a penalty for unchanged requirements that spiked anyway;
+  release (the previous final release, for a final release), minus a penalty for unchanged requirements that
+  spiked anyway, times the coverage;
 - recency (0.15): how shortly before the spike it was released (halving every 7 days; 0 when released after
   the spike began).
 
@@ -16,15 +18,17 @@ Requirements behind an ``extra`` are left out: nobody installs them without aski
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from depgraph.downloads.releases import ReleaseRow, previous_release, releases_requiring, versions_of
+from depgraph.downloads.releases import release as find_release
 from depgraph.downloads.store import Store
 
 WEIGHTS = {"coverage": 0.35, "fingerprint": 0.30, "changes": 0.20, "recency": 0.15}
@@ -41,11 +45,14 @@ class Suspect:
     score: float
     evidence: tuple[str, ...]
     parts: dict[str, float]
+    requirements: dict[str, str] = field(default_factory=dict)  # package -> specifier, extras left out
+    unchanged: tuple[str, ...] = ()  # requirements identical in the release it is compared with
 
     def to_dict(self) -> dict[str, Any]:
         return {"package": self.package, "version": self.version, "released": self.released,
                 "score": round(self.score, 4), "evidence": list(self.evidence),
-                "parts": {k: round(v, 4) for k, v in self.parts.items()}}
+                "parts": {k: round(v, 4) for k, v in self.parts.items()},
+                "unchanged_requirements": list(self.unchanged)}
 
 
 def _requirements(release: ReleaseRow) -> dict[str, Requirement]:
@@ -75,12 +82,16 @@ def _newest_admitted(store: Store, package: str, requirement: Requirement, cutof
     return str(max(admitted)) if admitted else None
 
 
+def newest_admitted(store: Store, package: str, specifier: str, day: date) -> str | None:
+    """The newest release of ``package`` in the corpus by the end of ``day`` that ``specifier`` admits."""
+    cutoff = datetime(day.year, day.month, day.day) + timedelta(days=1)
+    versions = [v for text, _ in versions_of(store, package, cutoff) if (v := _version(text)) is not None]
+    admitted = list(SpecifierSet(specifier).filter(versions))
+    return str(max(admitted)) if admitted else None
+
+
 def _is_version(text: str) -> bool:
-    try:
-        Version(text)
-    except InvalidVersion:
-        return False
-    return True
+    return _version(text) is not None
 
 
 def rank_suspects(store: Store, cluster: dict[str, str], day: date, spiking: set[str],
@@ -112,7 +123,11 @@ def _judge(store: Store, release: ReleaseRow, cluster: dict[str, str], spiking: 
         else:
             evidence.append(f"{package}{requirements[package].specifier} admitted {newest or 'no known version'}, "
                             f"but {cluster[package]} was downloaded")
-    changed, unchanged_spiking = _changes(store, release, requirements, covered, spiking, evidence)
+    changed, unchanged = _changes(store, release, requirements, covered, evidence)
+    unchanged_spiking = [p for p in unchanged if p in spiking]
+    if unchanged:
+        quiet = [p for p in unchanged if p not in spiking]
+        evidence.append(f"unchanged requirements that did not spike: {', '.join(quiet) or 'none'}")
     days_before = (start - release.upload_time).total_seconds() / 86400
     if -GRACE_DAYS <= days_before < 0:
         days_before = 0.0
@@ -122,26 +137,45 @@ def _judge(store: Store, release: ReleaseRow, cluster: dict[str, str], spiking: 
         evidence.append(f"released {days_before:.1f} days before the spike began")
     parts = {
         "coverage": len(covered) / len(cluster) if cluster else 0.0,
-        "fingerprint": len(matches) / len(covered) if covered else 0.0,
-        "changes": max(0.0, (len(changed) - len(unchanged_spiking)) / len(covered)) if covered else 0.0,
+        "fingerprint": len(matches) / len(cluster) if cluster else 0.0,
+        "changes": max(0.0, (len(changed) - len(unchanged_spiking)) / len(cluster)) if cluster else 0.0,
         "recency": 0.5 ** (days_before / HALF_LIFE_DAYS) if days_before >= 0 else 0.0,
     }
     score = sum(WEIGHTS[k] * v for k, v in parts.items())
-    return Suspect(release.name, release.version, release.upload_time.isoformat(), score, tuple(evidence), parts)
+    return Suspect(release.name, release.version, release.upload_time.isoformat(), score, tuple(evidence), parts,
+                   {p: str(r.specifier) for p, r in requirements.items()}, tuple(unchanged))
+
+
+def _previous_comparable(store: Store, release: ReleaseRow) -> ReleaseRow | None:
+    """The release before this one; for a final release, the previous final one (its own release candidates
+    already carry the new requirements, so comparing with them would hide what the release changed)."""
+    current = _version(release.version)
+    if current is None or current.is_prerelease:
+        return previous_release(store, release.name, release.version)
+    earlier = [(uploaded, parsed, text) for text, uploaded in versions_of(store, release.name, release.upload_time)
+               if (parsed := _version(text)) is not None and not parsed.is_prerelease and parsed != current]
+    if not earlier:
+        return None
+    _uploaded, _parsed, text = max(earlier)
+    return find_release(store, release.name, text)
+
+
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
 
 
 def _changes(store: Store, release: ReleaseRow, requirements: dict[str, Requirement], covered: list[str],
-             spiking: set[str], evidence: list[str]) -> tuple[list[str], list[str]]:
-    previous = previous_release(store, release.name, release.version)
+             evidence: list[str]) -> tuple[list[str], list[str]]:
+    """(the covered packages whose requirement changed, every requirement that did not change)."""
+    previous = _previous_comparable(store, release)
     if previous is None:
         evidence.append("no earlier release in the corpus to compare requirements with")
         return [], []
     before = _requirements(previous)
     changed = [p for p in covered if p not in before or before[p].specifier != requirements[p].specifier]
     unchanged = sorted(p for p in requirements if p in before and before[p].specifier == requirements[p].specifier)
-    unchanged_spiking = [p for p in unchanged if p in spiking]
     evidence.append(f"since {previous.version}, changed requirements among the spiking: {', '.join(changed) or 'none'}")
-    if unchanged:
-        quiet = [p for p in unchanged if p not in spiking]
-        evidence.append(f"unchanged requirements that did not spike: {', '.join(quiet) or 'none'}")
-    return changed, unchanged_spiking
+    return changed, unchanged

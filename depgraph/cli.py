@@ -290,6 +290,10 @@ def sample(name: str, output: Path | None, seed: int | None, do_ingest: bool, db
         report = result.ingest
         state = "already ingested, skipped" if report.skipped else f"{report.rows:,} rows ingested"
         click.echo(f"{generation.path}: {state}", err=True)
+    if result.releases is not None:
+        report = result.releases
+        state = "already ingested, skipped" if report.skipped else f"{report.rows:,} release files ingested"
+        click.echo(f"{report.path}: {state} (real release metadata recorded from PyPI)", err=True)
 
 
 @cli.command()

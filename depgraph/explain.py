@@ -122,7 +122,7 @@ def _investigate_spike(store: Store, name: str, day: date, stat: DayStat, histor
     if not has_corpus:
         notes.append("no release-metadata corpus in the store: ingest one to rank suspects")
     mix = _explicit_index(store, day, members, versions, target, params, notes)
-    not_following = _not_following(store, dep_stats, suspects, target)
+    not_following = _not_following(store, dep_stats, suspects, target, day, mix)
     explanation = Explanation(
         name, day.isoformat(), stat, coherence.verdict, history, dep_stats, coherence, own,
         _pure_python(store, name, day), members, cluster.similarity if cluster else None, versions,
@@ -211,23 +211,44 @@ def _explicit_index(store: Store, day: date, members: tuple[str, ...], versions:
 
 
 def _not_following(store: Store, dependencies: tuple[DayStat, ...], suspects: tuple[Suspect, ...],
-                   target: TargetEnvironment) -> tuple[dict[str, str], ...]:
-    """For each dependency that did not rise: not needed (the suspect kept its requirement) or served elsewhere."""
+                   target: TargetEnvironment, day: date, mix: ExplicitIndex | None) -> tuple[dict[str, str], ...]:
+    """For each dependency that did not rise: not needed (the suspect kept its requirement), served by another
+    index, or, where the model expects downloads here that did not come, not explained."""
     if not suspects:
         return ()
     top = suspects[0]
-    unchanged = next((line for line in top.evidence if line.startswith("unchanged requirements")), "")
     found = []
-    for dependency in dependencies:
-        if dependency.spike:
-            continue
-        if dependency.package in unchanged:
+    for dependency in (d for d in dependencies if not d.spike):
+        if dependency.package in top.unchanged:
             why = (f"not needed: {top.package} {top.version} kept its requirement, so upgrading installations "
                    "already had it")
         else:
-            why = "not fetched from this index: already installed, or served by another index"
+            why = _changed_dependency(store, dependency, top, target, day, mix)
         found.append({"package": dependency.package, "why": why})
     return tuple(found)
+
+
+def _changed_dependency(store: Store, dependency: DayStat, top: Suspect, target: TargetEnvironment, day: date,
+                        mix: ExplicitIndex | None) -> str:
+    from depgraph.attribution import newest_admitted
+    from depgraph.explicit_index import DEFAULT_ORDER, expected_index
+
+    specifier = top.requirements.get(dependency.package, "")
+    version = newest_admitted(store, dependency.package, specifier, day)
+    if version is None:
+        return f"its requirement changed in {top.package} {top.version}, but the corpus knows no release of it"
+    files = [f for f in (_release_file(n, "pypi") for n in release_filenames(store, dependency.package, version))
+             if f is not None]
+    default = expected_index(files, version, target, DEFAULT_ORDER)
+    if default != "pypi":
+        return (f"its requirement changed in {top.package} {top.version} ({specifier}); the corpus cannot tell "
+                f"where {version} was served from")
+    expected = (mix.clients or 0) * (mix.primary_share or 0) if mix and mix.likely else None
+    tail = (f"; the model expects about {expected:,.0f} downloads here from piwheels-primary clients, but only "
+            f"{max(0, dependency.excess):,.0f} came: not explained (perhaps it was already new enough)"
+            if expected else "")
+    return (f"served elsewhere: {top.package} {top.version} re-pinned it ({specifier}), and PyPI offers "
+            f"{version} as a wheel, so default-configuration clients fetched it from PyPI{tail}")
 
 
 def _pure_python(store: Store, name: str, day: date) -> bool | None:

@@ -41,3 +41,17 @@ def piwheels_replay(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("DEPGRAPH_PIWHEELS_URL", server.url("piwheels") + "/")
     yield server
     assert not server.misses, f"requests that were never recorded: {server.misses[:5]}"
+
+
+@pytest.fixture(scope="session")
+def reconstruction(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, int]:
+    """The piwheels 2020-Q1 reconstruction, generated and ingested once (with its release corpus) through
+    ``depgraph sample``'s library call: (log, store path, rows generated)."""
+    from depgraph.downloads.corpora import make_sample
+
+    folder = tmp_path_factory.mktemp("reconstruction")
+    result = make_sample("piwheels-2020q1", folder / "piwheels-2020q1.csv.gz", store_path=folder / "store.duckdb",
+                         ingest=True)
+    assert result.ingest is not None and result.ingest.rejected == 0
+    assert result.releases is not None and result.releases.rejected == 0
+    return result.generation.path, folder / "store.duckdb", result.generation.rows

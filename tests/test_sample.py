@@ -77,13 +77,11 @@ def march(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Store]:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    """The whole corpus, 2019-12-01 to 2020-03-10 (about three million rows)."""
-    tmp_path = tmp_path_factory.mktemp("corpus")
-    log = tmp_path / "piwheels-2020q1.csv.gz"
-    report = generate(SCENARIO, log)
-    store = ingested(log, tmp_path)
-    assert store.query("SELECT count(*) FROM downloads")[0][0] == report.rows
+def corpus(reconstruction: tuple[Path, Path, int]) -> Store:
+    """The whole corpus, 2019-12-01 to 2020-03-10 (about three million rows), shared with other modules."""
+    _log, store_path, rows = reconstruction
+    store = open_store(store_path, read_only=True)
+    assert store.query("SELECT count(*) FROM downloads")[0][0] == rows
     return store
 
 
