@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urljoin
 
 from packaging.tags import Tag
@@ -21,10 +21,13 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
-from pypi_simple import ProjectPage, UnsupportedContentTypeError, UnsupportedRepoVersionError
 
 from depgraph.errors import IndexUnavailable, UnknownPackage
-from depgraph.sources.http import Http
+
+if TYPE_CHECKING:  # pypi-simple (and requests, bs4) load only when a page is fetched
+    from pypi_simple import ProjectPage
+
+    from depgraph.sources.http import Http
 
 SIMPLE_ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
@@ -76,6 +79,8 @@ def parse_distribution_filename(filename: str) -> tuple[NormalizedName, Version,
 
 def fetch_project_page(http: Http, simple_url: str, project: str) -> ProjectPage:
     """GET ``<simple_url>/<normalized>/`` with PEP 691 negotiation and parse it."""
+    from pypi_simple import ProjectPage, UnsupportedContentTypeError, UnsupportedRepoVersionError
+
     name = canonicalize_name(project)
     url = urljoin(simple_url, f"{name}/")
     response = http.get(url, headers={"Accept": SIMPLE_ACCEPT})
