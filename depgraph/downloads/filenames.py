@@ -56,6 +56,20 @@ def canonical_name(raw: str | None) -> str | None:
         return None
 
 
+def canonical_list(names: list[str]) -> list[str]:
+    """The PEP 503 names of what a user typed, each once (``Zope.Interface zope_interface`` is one package)."""
+    from depgraph.errors import BadInput
+
+    packages: list[str] = []
+    for name in names:
+        canonical = canonical_name(name)
+        if canonical is None:
+            raise BadInput(f"package {name!r} is not a valid project name", "use e.g. zope-interface")
+        if canonical not in packages:
+            packages.append(canonical)
+    return packages
+
+
 def canonical_names(connection: duckdb.DuckDBPyConnection, relation: str, column: str = "package") -> None:
     """Create temp table ``names(raw, package)`` mapping ``relation.column``'s distinct values to PEP 503 names
     (NULL for an invalid name); ``relation`` is a table name or a parenthesised query."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from depgraph.downloads.filenames import canonical_name
+from depgraph.downloads.filenames import canonical_list
 from depgraph.downloads.store import Store
 from depgraph.errors import BadInput
 
@@ -42,18 +42,6 @@ class CountTable:
         return {"rows": [r.to_dict() for r in self.rows]}
 
 
-def _packages(names: list[str]) -> list[str]:
-    """The PEP 503 names, each once (``Zope.Interface zope_interface`` is one package, counted once)."""
-    packages: list[str] = []
-    for name in names:
-        canonical = canonical_name(name)
-        if canonical is None:
-            raise BadInput(f"package {name!r} is not a valid project name", "use e.g. zope-interface")
-        if canonical not in packages:
-            packages.append(canonical)
-    return packages
-
-
 def store_range(store: Store) -> tuple[date, date] | None:
     row = store.query("SELECT min(d), max(d) FROM (SELECT min(ts)::DATE AS d FROM downloads UNION ALL "
                       "SELECT max(ts)::DATE FROM downloads UNION ALL SELECT min(day) FROM download_counts "
@@ -68,7 +56,7 @@ def download_counts(store: Store, packages: list[str], start: date | None = None
         raise BadInput(f"--by {by!r} is not day or hour", "use --by day or --by hour")
     if split is not None and split not in SPLITS:
         raise BadInput(f"--split {split!r} is unknown", f"use one of {', '.join(SPLITS)}")
-    names = _packages(packages)
+    names = canonical_list(packages)
     bounds = store_range(store)
     if bounds is None:
         return CountTable(())

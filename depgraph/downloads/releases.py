@@ -26,7 +26,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from depgraph.downloads.filenames import canonical_name
+from depgraph.downloads.filenames import canonical_list, canonical_name
 from depgraph.downloads.store import Store, has_table
 from depgraph.errors import BadInput, StoreError
 
@@ -175,13 +175,7 @@ def _aggregate(store: Store, where: str, having: str, params: dict[str, Any]) ->
 
 
 def _canonical_packages(packages: list[str]) -> list[str]:
-    names: list[str] = []
-    for package in packages:
-        canonical = canonical_name(package)
-        if canonical is None:
-            raise BadInput(f"package {package!r} is not a valid project name", "use e.g. zope-interface")
-        if canonical not in names:
-            names.append(canonical)
+    names = canonical_list(packages)
     if not names:
         raise BadInput("no packages given to look for in requirements", "name at least one, e.g. flask")
     return names
