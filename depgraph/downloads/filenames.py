@@ -42,7 +42,9 @@ def register_filenames(connection: duckdb.DuckDBPyConnection, relation: str) -> 
                        "version VARCHAR, kind VARCHAR, reason VARCHAR)")
     rows = [(name, *parse_filename(name)) for name in distinct if name is not None]
     if rows:
-        connection.executemany("INSERT INTO filenames VALUES (?, ?, ?, ?, ?)", rows)
+        columns = list(zip(*rows, strict=True))  # one statement for all rows: executemany runs one per row
+        connection.execute("INSERT INTO filenames SELECT unnest($1), unnest($2), unnest($3), unnest($4), unnest($5)",
+                           [list(c) for c in columns])
 
 
 def canonical_name(raw: str | None) -> str | None:
@@ -77,4 +79,5 @@ def canonical_names(connection: duckdb.DuckDBPyConnection, relation: str, column
     connection.execute("CREATE OR REPLACE TEMP TABLE names (raw VARCHAR, package VARCHAR)")
     rows = [(raw, canonical_name(raw)) for raw in distinct if raw is not None]
     if rows:
-        connection.executemany("INSERT INTO names VALUES (?, ?)", rows)
+        raw, canonical = zip(*rows, strict=True)
+        connection.execute("INSERT INTO names SELECT unnest($1), unnest($2)", [list(raw), list(canonical)])

@@ -419,9 +419,15 @@ def _ingest_rows(store: Store, report: IngestReport, rows: Rows, *, keys: Callab
     _start_skipped(store)
     keys(rows.scan(False, True))
     _collect_reader_rejects(store, report)
-    _report_bad_rows(store, report, rows, checked)
-    (report.rows,) = store.connection.execute(insert.format(checked=checked(rows.scan(False, False))),
-                                              params).fetchone()
+    # with no row estimate for a file scan, DuckDB would build its join's hash table on the whole file rather
+    # than on the small table of parsed names: memory would grow with the file
+    store.connection.execute("SET disabled_optimizers = 'build_side_probe_side'")
+    try:
+        _report_bad_rows(store, report, rows, checked)
+        (report.rows,) = store.connection.execute(insert.format(checked=checked(rows.scan(False, False))),
+                                                  params).fetchone()
+    finally:
+        store.connection.execute("RESET disabled_optimizers")
     _drop(store, "skipped_lines")
 
 
@@ -492,8 +498,11 @@ def _timestamp(expression: str) -> str:
     Accepts BigQuery's ``2020-03-05 14:02:11.123456 UTC``, linehaul's ``2021-01-07 20:54:54 +00:00``, ISO 8601
     and piwheels' plain ``2020-03-05 14:02:11``; the session time zone is UTC while ingesting.
     """
-    return (f"try_cast(regexp_replace(trim({expression}), '\\s+([+-]\\d\\d(:?\\d\\d)?)$', '\\1') AS TIMESTAMPTZ)"
-            "::TIMESTAMP")
+    general = (f"try_cast(regexp_replace(trim({expression}), '\\s+([+-]\\d\\d(:?\\d\\d)?)$', '\\1') "
+               "AS TIMESTAMPTZ)::TIMESTAMP")
+    # the plain forms first: strptime is several times cheaper than the regular expression and the zone cast
+    return (f"coalesce(try_strptime({expression}, '%Y-%m-%d %H:%M:%S'), "
+            f"try_strptime({expression}, '%Y-%m-%d %H:%M:%S.%f'), {general})")
 
 
 def _whole_number(expression: str) -> str:

@@ -18,7 +18,7 @@ from depgraph.errors import StoreError
 DB_ENV = "DEPGRAPH_DB"
 APPLICATION = "depgraph"
 SCHEMA_VERSION = 2
-MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT = "512MB"
 
 SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS depgraph_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
