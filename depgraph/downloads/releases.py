@@ -16,7 +16,6 @@ aggregated there.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from functools import lru_cache
@@ -29,8 +28,7 @@ from packaging.version import InvalidVersion, Version
 from depgraph.downloads.filenames import canonical_list, canonical_name
 from depgraph.downloads.store import Store, has_table
 from depgraph.errors import BadInput, StoreError
-
-LEADING_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
+from depgraph.sources.metadata import LEADING_NAME
 
 # the leading name token of a requirement string in its PEP 503 form: the SQL twin of LEADING_NAME + canonicalize
 SQL_LEADING_NAME = ("regexp_replace(lower(regexp_extract(requirement, "

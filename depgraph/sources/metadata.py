@@ -50,7 +50,8 @@ def parse_metadata_file(data: bytes, source: str) -> CoreMetadata:
     return CoreMetadata(tuple(good), raw.get("requires_python"), source, None, tuple(bad))
 
 
-_NAME = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")  # PEP 508's name rule
+# PEP 508's name rule: the name a legacy requirement string starts with, when packaging cannot parse it whole
+LEADING_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 
 
 def _valid_requirements(lines: list[str]) -> tuple[list[str], list[str]]:
@@ -70,7 +71,7 @@ def _valid_requirements(lines: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _without_specifier(line: str) -> str | None:
-    name = _NAME.match(line)
+    name = LEADING_NAME.match(line)
     if name is None:
         return None
     marker = line.split(";", 1)[1].strip() if ";" in line else ""
