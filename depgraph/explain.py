@@ -27,7 +27,7 @@ from depgraph.detect import (
     signatures,
     spikes_on,
 )
-from depgraph.downloads.filenames import canonical_name, parse_filename
+from depgraph.downloads.filenames import canonical_name
 from depgraph.downloads.queries import download_counts
 from depgraph.downloads.releases import release, release_filenames
 from depgraph.downloads.store import Store, has_table
@@ -116,7 +116,7 @@ def _investigate_spike(store: Store, name: str, day: date, stat: DayStat, histor
     dep_stats = tuple(day_stats(store, day, params, packages=dependencies)) if dependencies else ()
     rest = index_rest_ratio(store, day, sorted(spiking), params)
     coherence = judge_coherence(stat, list(dep_stats), rest)
-    start = _spike_start(store, name, day, params)
+    start = _spike_start(store, name, day, stat, params)
     has_corpus = has_table(store, "releases")
     suspects = tuple(rank_suspects(store, versions, day, spiking, start)) if has_corpus else ()
     if not has_corpus:
@@ -162,16 +162,15 @@ def _dependencies(store: Store, name: str, version: str | None, target: TargetEn
     return sorted(set(names))
 
 
-def _spike_start(store: Store, name: str, day: date, params: SpikeParams) -> datetime | None:
-    """The first hour of the run of spike days that ends on ``day``, to the hour."""
+def _spike_start(store: Store, name: str, day: date, stat: DayStat, params: SpikeParams) -> datetime | None:
+    """The first hour of the run of spike days that ends on ``day`` (whose ``stat`` the caller has), to the hour."""
     first = day
     for back in range(1, 8):
         earlier = day - timedelta(days=back)
-        (stat,) = day_stats(store, earlier, params, packages=[name])
-        if not stat.spike:
+        (earlier_stat,) = day_stats(store, earlier, params, packages=[name])
+        if not earlier_stat.spike:
             break
-        first = earlier
-    (stat,) = day_stats(store, first, params, packages=[name])
+        first, stat = earlier, earlier_stat
     hourly = download_counts(store, [name], first, first, by="hour").rows
     threshold = max(3 * stat.baseline / 24, 1.0)
     for row in hourly:
@@ -254,10 +253,9 @@ def _changed_dependency(store: Store, dependency: DayStat, top: Suspect, target:
 def _pure_python(store: Store, name: str, day: date) -> bool | None:
     rows = store.query("SELECT DISTINCT filename FROM downloads WHERE package = ? AND ts >= ? AND ts < ?",
                        [name, day, day + timedelta(days=1)])
-    kinds = [parse_filename(row[0]) for row in rows]
     if not rows:
         return None
-    return all(row[0].endswith("-none-any.whl") for row in rows) and all(k[2] == "wheel" for k in kinds)
+    return all(row[0].endswith("-none-any.whl") for row in rows)
 
 
 def _quiet_summary(name: str, day: date, stat: DayStat) -> str:
