@@ -31,6 +31,7 @@ from depgraph.downloads.ingest import (
 )
 from depgraph.downloads.store import Store, open_store
 from depgraph.errors import BadInput
+from tests.files import csv_as_text_parquet
 
 LOGS = Path(__file__).parent / "data" / "logs"
 PIWHEELS_FILES = sorted(LOGS.glob("piwheels-*.csv"))
@@ -462,14 +463,6 @@ def nested_parquet(source: Path, target: Path) -> Path:
     return target
 
 
-def flat_parquet(csv_path: Path, target: Path) -> Path:
-    connection = duckdb.connect()
-    connection.execute(f"COPY (SELECT * FROM read_csv('{csv_path}', all_varchar = true)) TO '{target}' "
-                       "(FORMAT parquet)")
-    connection.close()
-    return target
-
-
 def test_bigquery_rows_match_a_python_reading(store: Store) -> None:
     path = BIGQUERY_FILES[0]
     expected, bad = bigquery_expected(path)
@@ -489,7 +482,7 @@ def test_bigquery_jsonl_csv_and_parquet_give_identical_rows(tmp_path: Path) -> N
         "csv.": flattened_csv(path, tmp_path / "flat..csv", "."),
         "csv.gz": gzipped(underscore, tmp_path / "flat.csv.gz"),
         "parquet-nested": nested_parquet(path, tmp_path / "nested.parquet"),
-        "parquet-flat": flat_parquet(underscore, tmp_path / "flat.parquet"),
+        "parquet-flat": csv_as_text_parquet(underscore, tmp_path / "flat.parquet"),
     }
     results = {}
     for name, variant in variants.items():

@@ -29,6 +29,7 @@ from depgraph.downloads.releases import (
 )
 from depgraph.downloads.store import SCHEMA_VERSION, Store, open_store
 from depgraph.errors import BadInput, StoreError
+from tests.files import csv_as_text_parquet
 from tests.test_ingest import LOGS, gzipped, nested_parquet, read_text, to_utc, valid_name
 
 EXPORT = Path(__file__).parent / "data" / "releases" / "distribution-metadata.jsonl"
@@ -125,15 +126,6 @@ def as_parquet(source: Path, target: Path) -> Path:
     return target
 
 
-def as_flat_parquet(csv_path: Path, target: Path) -> Path:
-    """Parquet of text columns only, ``requires_dist`` a JSON string (the CSV loaded as it is)."""
-    connection = duckdb.connect()
-    connection.execute(f"COPY (SELECT * FROM read_csv('{csv_path}', all_varchar = true)) TO '{target}' "
-                       "(FORMAT parquet)")
-    connection.close()
-    return target
-
-
 def variants(tmp_path: Path) -> dict[str, Path]:
     csv_path = as_csv(EXPORT, tmp_path / "export.csv")
     return {
@@ -142,7 +134,7 @@ def variants(tmp_path: Path) -> dict[str, Path]:
         "csv": csv_path,
         "csv.gz": gzipped(csv_path, tmp_path / "export-csv.gz"),
         "parquet": as_parquet(EXPORT, tmp_path / "export.parquet"),
-        "parquet-text": as_flat_parquet(csv_path, tmp_path / "flat.parquet"),
+        "parquet-text": csv_as_text_parquet(csv_path, tmp_path / "flat.parquet"),
     }
 
 
