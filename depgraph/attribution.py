@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -27,8 +28,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from depgraph.downloads.releases import ReleaseRow, previous_release, releases_requiring, versions_of
-from depgraph.downloads.releases import release as find_release
+from depgraph.downloads.releases import ReleaseRow, releases_of, releases_requiring, versions_of
 from depgraph.downloads.store import Store
 
 WEIGHTS = {"coverage": 0.35, "fingerprint": 0.30, "changes": 0.20, "recency": 0.15}
@@ -55,12 +55,20 @@ class Suspect:
                 "unchanged_requirements": list(self.unchanged)}
 
 
+@lru_cache(maxsize=8192)
+def _parsed(text: str) -> Requirement | None:
+    """One parse per distinct requirement string: candidate releases repeat most of their predecessors'."""
+    try:
+        return Requirement(text)
+    except InvalidRequirement:
+        return None
+
+
 def _requirements(release: ReleaseRow) -> dict[str, Requirement]:
     found: dict[str, Requirement] = {}
     for text in release.requires_dist or ():
-        try:
-            requirement = Requirement(text)
-        except InvalidRequirement:
+        requirement = _parsed(text)
+        if requirement is None:
             continue
         if requirement.marker is not None and "extra" in str(requirement.marker):
             continue  # optional: only installed when asked for by name
@@ -68,12 +76,48 @@ def _requirements(release: ReleaseRow) -> dict[str, Requirement]:
     return found
 
 
-def _newest_admitted(store: Store, package: str, requirement: Requirement, cutoff: datetime,
+class _Corpus:
+    """The releases of the candidates' projects and of the cluster's packages, read in one query: ranking
+    compares every candidate with its predecessor and every pin with its package's versions."""
+
+    def __init__(self, store: Store, names: set[str], cutoff: datetime) -> None:
+        self._by_name: dict[str, list[ReleaseRow]] = {}
+        for row in releases_of(store, sorted(names), cutoff):
+            self._by_name.setdefault(row.name, []).append(row)
+        for rows in self._by_name.values():
+            rows.sort(key=_upload_order)
+
+    def versions(self, package: str, before: datetime) -> list[tuple[str, datetime]]:
+        """(version, first upload) of the releases of ``package`` first uploaded before ``before``."""
+        return [(row.version, row.upload_time) for row in self._by_name.get(package, ()) if row.upload_time < before]
+
+    def release(self, name: str, version: str) -> ReleaseRow | None:
+        wanted = _version(version)
+        return next((row for row in self._by_name.get(name, ())
+                     if row.version == version or (wanted is not None and _version(row.version) == wanted)), None)
+
+    def previous(self, name: str, version: str) -> ReleaseRow | None:
+        """The release first uploaded just before this one (as ``previous_release`` orders them)."""
+        rows = self._by_name.get(name, [])
+        found = self.release(name, version)
+        if found is None:
+            return None
+        position = rows.index(found)
+        return rows[position - 1] if position > 0 else None
+
+
+def _upload_order(row: ReleaseRow) -> tuple[datetime, int, Version | str]:
+    """Upload order; at the same instant, PEP 440 order (a version packaging cannot parse sorts first)."""
+    parsed = _version(row.version)
+    return (row.upload_time, 1, parsed) if parsed is not None else (row.upload_time, 0, row.version)
+
+
+def _newest_admitted(corpus: _Corpus, package: str, requirement: Requirement, cutoff: datetime,
                      downloaded: str) -> str | None:
     """The newest version of ``package`` known by ``cutoff`` that ``requirement`` admits; the version that was
     downloaded existed by then, so it counts even when the release corpus lacks it."""
     versions = [Version(downloaded)] if _is_version(downloaded) else []
-    for text, _uploaded in versions_of(store, package, cutoff):
+    for text, _uploaded in corpus.versions(package, cutoff):
         try:
             versions.append(Version(text))
         except InvalidVersion:
@@ -104,18 +148,19 @@ def rank_suspects(store: Store, cluster: dict[str, str], day: date, spiking: set
     start = spike_start or datetime(day.year, day.month, day.day)
     cutoff = datetime(day.year, day.month, day.day) + timedelta(days=1)
     candidates = releases_requiring(store, sorted(cluster), start - timedelta(days=LOOKBACK_DAYS), cutoff)
-    suspects = [_judge(store, release, cluster, spiking, start, cutoff) for release in candidates]
+    corpus = _Corpus(store, {release.name for release in candidates} | set(cluster), cutoff)
+    suspects = [_judge(corpus, release, cluster, spiking, start, cutoff) for release in candidates]
     return sorted((s for s in suspects if s.parts["coverage"] > 0), key=lambda s: (-s.score, s.package, s.version))
 
 
-def _judge(store: Store, release: ReleaseRow, cluster: dict[str, str], spiking: set[str], start: datetime,
+def _judge(corpus: _Corpus, release: ReleaseRow, cluster: dict[str, str], spiking: set[str], start: datetime,
            cutoff: datetime) -> Suspect:
     requirements = _requirements(release)
     covered = sorted(set(requirements) & set(cluster))
     evidence = [f"requires {len(covered)} of the {len(cluster)} spiking packages: {', '.join(covered) or 'none'}"]
     matches = []
     for package in covered:
-        newest = _newest_admitted(store, package, requirements[package], cutoff, cluster[package])
+        newest = _newest_admitted(corpus, package, requirements[package], cutoff, cluster[package])
         if newest == cluster[package]:
             matches.append(package)
             evidence.append(f"{package}{requirements[package].specifier}: the newest version it admitted that day, "
@@ -123,7 +168,7 @@ def _judge(store: Store, release: ReleaseRow, cluster: dict[str, str], spiking: 
         else:
             evidence.append(f"{package}{requirements[package].specifier} admitted {newest or 'no known version'}, "
                             f"but {cluster[package]} was downloaded")
-    changed, unchanged = _changes(store, release, requirements, covered, evidence)
+    changed, unchanged = _changes(corpus, release, requirements, covered, evidence)
     unchanged_spiking = [p for p in unchanged if p in spiking]
     if unchanged:
         quiet = [p for p in unchanged if p not in spiking]
@@ -146,18 +191,18 @@ def _judge(store: Store, release: ReleaseRow, cluster: dict[str, str], spiking: 
                    {p: str(r.specifier) for p, r in requirements.items()}, tuple(unchanged))
 
 
-def _previous_comparable(store: Store, release: ReleaseRow) -> ReleaseRow | None:
+def _previous_comparable(corpus: _Corpus, release: ReleaseRow) -> ReleaseRow | None:
     """The release before this one; for a final release, the previous final one (its own release candidates
     already carry the new requirements, so comparing with them would hide what the release changed)."""
     current = _version(release.version)
     if current is None or current.is_prerelease:
-        return previous_release(store, release.name, release.version)
-    earlier = [(uploaded, parsed, text) for text, uploaded in versions_of(store, release.name, release.upload_time)
+        return corpus.previous(release.name, release.version)
+    earlier = [(uploaded, parsed, text) for text, uploaded in corpus.versions(release.name, release.upload_time)
                if (parsed := _version(text)) is not None and not parsed.is_prerelease and parsed != current]
     if not earlier:
         return None
     _uploaded, _parsed, text = max(earlier)
-    return find_release(store, release.name, text)
+    return corpus.release(release.name, text)
 
 
 def _version(text: str) -> Version | None:
@@ -167,10 +212,10 @@ def _version(text: str) -> Version | None:
         return None
 
 
-def _changes(store: Store, release: ReleaseRow, requirements: dict[str, Requirement], covered: list[str],
+def _changes(corpus: _Corpus, release: ReleaseRow, requirements: dict[str, Requirement], covered: list[str],
              evidence: list[str]) -> tuple[list[str], list[str]]:
     """(the covered packages whose requirement changed, every requirement that did not change)."""
-    previous = _previous_comparable(store, release)
+    previous = _previous_comparable(corpus, release)
     if previous is None:
         evidence.append("no earlier release in the corpus to compare requirements with")
         return [], []

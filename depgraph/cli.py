@@ -299,15 +299,30 @@ def sample(name: str, output: Path | None, seed: int | None, do_ingest: bool, db
 @cli.command()
 @click.argument("package")
 @click.option("--date", "day", required=True, help="The day to investigate (YYYY-MM-DD).")
+@click.option("--index", help="Whose downloads to count when the store holds several indexes' logs "
+                              "(piwheels, pypi, ...; default: the store's only one, or all together).")
+@click.option("--candidates", "candidates", multiple=True, metavar="NAME[,NAME...]",
+              help="Also consider these projects' recent releases as causes (read from PyPI; repeatable).")
+@click.option("--pypi-url", envvar="DEPGRAPH_PYPI_URL", help="PyPI's Simple API base URL.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @db_option
-def explain(package: str, day: str, fmt: str, db: Path | None) -> None:
-    """Why did PACKAGE's downloads jump on a day? Verdict, evidence, and the release that explains it."""
+@click.pass_context
+def explain(ctx: click.Context, package: str, day: str, index: str | None, candidates: tuple[str, ...],
+            pypi_url: str | None, fmt: str, db: Path | None) -> None:
+    """Why did PACKAGE's downloads jump on a day? Verdict, evidence, and the release that explains it.
+
+    Candidate causes come from the store's release corpus, from the projects depgraph has cached while
+    resolving, and from --candidates; a spiking release the corpus does not describe is read from PyPI
+    (only from the cache with --offline).
+    """
+    from depgraph.candidates import CandidateSource
     from depgraph.downloads.store import open_store
     from depgraph.explain import explain as investigate
 
+    names = _names(candidates, "--candidates")
+    source = CandidateSource(names, offline=ctx.obj["offline"], pypi_url=pypi_url)
     with open_store(db, read_only=True) as store:
-        data = investigate(store, package, _date(day, "--date")).to_dict()
+        data = investigate(store, package, _date(day, "--date"), index=index, candidates=source).to_dict()
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
         return
@@ -320,13 +335,26 @@ def explain(package: str, day: str, fmt: str, db: Path | None) -> None:
         console.print(renderable)
 
 
+def _names(values: tuple[str, ...], option: str) -> tuple[str, ...]:
+    """Project names given as repeated and/or comma-separated values, each checked."""
+    from depgraph.downloads.filenames import canonical_name
+
+    names = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    for name in names:
+        if canonical_name(name) is None:
+            raise BadInput(f"{option} {name!r} is not a valid project name", "use e.g. OctoPrint or zope-interface")
+    return tuple(names)
+
+
 @cli.command()
 @click.option("--date", "day", help="One day (YYYY-MM-DD).")
 @click.option("--from", "start", help="First day of a range.")
 @click.option("--to", "end", help="Last day of a range.")
+@click.option("--index", help="Whose downloads to count (default: the store's only index, or all together).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @db_option
-def spikes(day: str | None, start: str | None, end: str | None, fmt: str, db: Path | None) -> None:
+def spikes(day: str | None, start: str | None, end: str | None, index: str | None, fmt: str,
+           db: Path | None) -> None:
     """Every package that spiked, its verdict, and the clusters of packages that spiked together."""
     from depgraph.downloads.store import open_store
     from depgraph.explain import spike_report
@@ -335,7 +363,7 @@ def spikes(day: str | None, start: str | None, end: str | None, fmt: str, db: Pa
         raise BadInput("give --date D, or --from D --to D", "e.g. depgraph spikes --date 2020-03-05")
     first, last = (_date(day, "--date"),) * 2 if day else (_date(start, "--from"), _date(end, "--to"))
     with open_store(db, read_only=True) as store:
-        report = spike_report(store, first, last)
+        report = spike_report(store, first, last, index=index)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))
         return

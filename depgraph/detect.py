@@ -55,7 +55,7 @@ class DayStat:
 RELEASE_FIRSTS = """
                 UNION ALL
                 SELECT name, min(upload_time)::DATE FROM releases
-                WHERE upload_time < $day + INTERVAL 1 DAY GROUP BY ALL"""
+                WHERE upload_time < $day + INTERVAL 1 DAY {names} GROUP BY ALL"""
 
 DAILY = """
     SELECT package, ts::DATE AS day, count(*) AS downloads FROM downloads
@@ -71,16 +71,18 @@ def day_stats(store: Store, day: date, params: SpikeParams = SpikeParams(), pack
     """Every package downloaded on ``day`` (or the ones named) against its baseline, in one query."""
     source_filter = "AND source = $source" if source else ""
     package_filter = "AND package IN (SELECT unnest($packages))" if packages is not None else ""
-    release_firsts = RELEASE_FIRSTS if has_table(store, "releases") else ""
+    name_filter = "AND name IN (SELECT unnest($packages))" if packages is not None else ""
+    release_firsts = RELEASE_FIRSTS.format(names=name_filter) if has_table(store, "releases") else ""
     sql = f"""
         WITH daily AS (SELECT package, day, sum(downloads) AS downloads
-                       FROM ({DAILY.format(source=source_filter)}) GROUP BY ALL),
+                       FROM ({DAILY.format(source=f"{source_filter} {package_filter}")}) GROUP BY ALL),
         firsts AS (
             SELECT package, min(first_day) AS first_day FROM (
                 SELECT package, min(ts)::DATE AS first_day FROM downloads WHERE ts < $day + INTERVAL 1 DAY
-                    {source_filter} GROUP BY ALL
+                    {source_filter} {package_filter} GROUP BY ALL
                 UNION ALL
-                SELECT package, min(day) FROM download_counts WHERE day <= $day {source_filter} GROUP BY ALL
+                SELECT package, min(day) FROM download_counts WHERE day <= $day {source_filter} {package_filter}
+                    GROUP BY ALL
                 {release_firsts}
             ) GROUP BY package
         ),
@@ -182,6 +184,35 @@ def _signature(package: str, day: date, found: dict[str, dict[str, int]]) -> Sig
     hours = tuple(found["hour"].get(str(h), 0) / total for h in range(24))
     shares = {d: {v: c / total for v, c in sorted(found.get(d, {}).items())} for d in SIGNATURE_DIMENSIONS}
     return Signature(package, day.isoformat(), total, hours, shares)
+
+
+def excess_shares(store: Store, day: date, package: str, dimension: str, params: SpikeParams = SpikeParams(),
+                  source: str | None = None) -> dict[str, float]:
+    """How the day's excess over the baseline splits by ``dimension`` (python, arch, ...): for each value, the
+    day's downloads minus that value's own zero-filled median of the window, as a share of the positive parts.
+
+    A spike of Python 2.7 clients shows as 2.7 taking the whole excess even when 3.x downloads were steady."""
+    if dimension not in SIGNATURE_DIMENSIONS:
+        raise ValueError(f"unknown dimension {dimension!r}")
+    source_filter = "AND source = $source" if source else ""
+    values: dict[str, Any] = {"day": day, "package": package, "window": params.window,
+                              "first": date.fromordinal(day.toordinal() - params.window)}
+    if source:
+        values["source"] = source
+    rows = store.connection.execute(f"""
+        WITH daily AS (
+            SELECT coalesce({dimension}, '?') AS value, ts::DATE AS day, count(*) AS downloads FROM downloads
+            WHERE package = $package AND ts >= $first AND ts < $day + INTERVAL 1 DAY {source_filter} GROUP BY ALL
+        )
+        SELECT value,
+               coalesce(sum(downloads) FILTER (WHERE day = $day), 0)
+               - coalesce(list_aggregate(list_resize(list(downloads) FILTER (WHERE day < $day), $window, 0),
+                                         'median'), 0)
+        FROM daily GROUP BY value ORDER BY value
+    """, values).fetchall()
+    positive = {value: float(excess) for value, excess in rows if excess and excess > 0}
+    total = sum(positive.values())
+    return {value: excess / total for value, excess in positive.items()} if total else {}
 
 
 def similarity(a: Signature, b: Signature) -> float:

@@ -28,7 +28,7 @@ from packaging.version import InvalidVersion, Version
 from depgraph.downloads.filenames import canonical_list, canonical_name
 from depgraph.downloads.store import Store, has_table
 from depgraph.errors import BadInput, StoreError
-from depgraph.sources.metadata import LEADING_NAME
+from depgraph.sources.names import LEADING_NAME
 
 # the leading name token of a requirement string in its PEP 503 form: the SQL twin of LEADING_NAME + canonicalize
 SQL_LEADING_NAME = ("regexp_replace(lower(regexp_extract(requirement, "
@@ -88,6 +88,16 @@ def releases_requiring(store: Store, packages: list[str], start: datetime | date
         return []
     having = "min(upload_time) >= $start AND bool_or(list_has_any(requires_dist, $matching))"
     return _aggregate(store, _where(WINDOW, source), having, {**params, "matching": matching})
+
+
+def releases_of(store: Store, names: list[str], before: datetime | date, *,
+                source: str | None = None) -> list[ReleaseRow]:
+    """Every release of the projects ``names`` first uploaded before ``before``: one query for many lookups."""
+    _require_table(store)
+    projects = sorted({_project(name) for name in names})
+    params = {"names": projects, "before": _utc(before), **_source(source)}
+    return _aggregate(store, _where("name IN (SELECT unnest($names))", source), "min(upload_time) < $before",
+                      params)
 
 
 def previous_release(store: Store, name: str, version: str, *, source: str | None = None) -> ReleaseRow | None:

@@ -6,7 +6,7 @@ A file that is not a depgraph store is refused, never overwritten; an older sche
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,7 @@ class Store:
 
     path: Path
     connection: duckdb.DuckDBPyConnection
+    known_tables: dict[str, bool] = field(default_factory=dict)  # has_table's answers (catalog queries are slow)
 
     def __enter__(self) -> Store:
         return self
@@ -200,5 +201,11 @@ def migrate(connection: duckdb.DuckDBPyConnection, version: int) -> None:
 
 
 def has_table(store: Store, table: str) -> bool:
-    """Whether the store has ``table`` (a store of an older schema opened read-only is not migrated)."""
-    return bool(store.query("SELECT 1 FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [table]))
+    """Whether the store has ``table``, or a temporary view of that name (a store of an older schema opened
+    read-only is not migrated). Answers are remembered: whoever creates or drops a table on an open store
+    clears ``store.known_tables``."""
+    if table not in store.known_tables:
+        store.known_tables[table] = bool(store.query(
+            "SELECT 1 FROM duckdb_tables() WHERE table_name = $1 UNION ALL "
+            "SELECT 1 FROM duckdb_views() WHERE view_name = $1", [table]))
+    return store.known_tables[table]

@@ -7,11 +7,11 @@ Answers are cached for good per file URL and hash: a published file never change
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
@@ -19,6 +19,7 @@ from packaging.version import InvalidVersion, Version
 
 from depgraph.sources.archives import ArchiveError, SdistMetadata, sdist_metadata, wheel_metadata
 from depgraph.sources.http import Http
+from depgraph.sources.names import LEADING_NAME
 from depgraph.sources.paths import cache_dir
 from depgraph.sources.simple import ReleaseFile
 
@@ -51,7 +52,6 @@ def parse_metadata_file(data: bytes, source: str) -> CoreMetadata:
 
 
 # PEP 508's name rule: the name a legacy requirement string starts with, when packaging cannot parse it whole
-LEADING_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 
 
 def _valid_requirements(lines: list[str]) -> tuple[list[str], list[str]]:
@@ -159,9 +159,29 @@ class MetadataCache:
     def put(self, file: ReleaseFile, meta: CoreMetadata) -> None:
         value = json.dumps({"requires_dist": meta.requires_dist, "requires_python": meta.requires_python,
                             "source": meta.source, "unknown_reason": meta.unknown_reason,
-                            "invalid_lines": meta.invalid_lines})
+                            "invalid_lines": meta.invalid_lines, "file": _describe(file)})
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO metadata VALUES (?, ?)", (self.key(file), value))
+
+    def described(self) -> list[tuple[dict[str, Any], CoreMetadata]]:
+        """Every cached file that says which release it belongs to (project, version, filename, kind,
+        upload_time), with its metadata: the releases depgraph has read while resolving."""
+        with self._lock:
+            values = [row[0] for row in self._db.execute("SELECT value FROM metadata")]
+        found = []
+        for value in values:
+            data = json.loads(value)
+            if isinstance(data.get("file"), dict):
+                found.append((data["file"], CoreMetadata(tuple(data["requires_dist"]), data["requires_python"],
+                                                         data["source"], data["unknown_reason"],
+                                                         tuple(data["invalid_lines"]))))
+        return found
+
+
+def _describe(file: ReleaseFile) -> dict[str, Any]:
+    return {"project": file.project, "version": str(file.version), "filename": file.filename, "kind": file.kind,
+            "requires_python": file.requires_python,
+            "upload_time": file.upload_time.isoformat() if file.upload_time else None}
 
 
 def fetch_metadata(http: Http, file: ReleaseFile, cache: MetadataCache | None = None) -> CoreMetadata:

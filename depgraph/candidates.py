@@ -1,0 +1,180 @@
+"""Releases from the indexes, added to the store's release corpus for one investigation.
+
+The store's ``releases`` table (a ``distribution_metadata`` export) may lack what an investigation needs: the
+release a user suspects (``--candidates NAME...``), the projects whose pages depgraph has cached while
+resolving, or the spiking release itself (whose dependencies coherence needs). These are read from the index
+(or only from the cache, offline) through the same readers as the resolver, and shown to the queries as rows of
+a temporary ``releases`` view over the store's table: the store file itself is never written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from depgraph.downloads.store import Store, has_table
+from depgraph.errors import DepgraphError
+
+LOOKBACK_DAYS = 30  # as far back as attribution looks for candidate releases
+FETCHED = "fetched"  # the file_sha256 of rows that came from an index rather than an ingested file
+PACKAGETYPES = {"wheel": "bdist_wheel", "sdist": "sdist"}
+
+Row = tuple[Any, ...]  # a row of the releases table, in its column order
+
+
+@dataclass(frozen=True)
+class CandidateSource:
+    """Where to look for releases beyond the store: named projects, cached projects, and the index settings."""
+
+    names: tuple[str, ...] = ()
+    include_cached: bool = True
+    offline: bool = False
+    pypi_url: str | None = None
+
+    def fetch(self, day: date, wanted: dict[str, str]) -> CandidateReleases:
+        """Rows for the named and cached projects' releases of the ``LOOKBACK_DAYS`` before ``day`` (and the
+        release before them), and for ``wanted`` (package -> version: the downloaded releases)."""
+        from depgraph.sources.finder import Index, IndexFinder
+        from depgraph.sources.http import Http
+        from depgraph.sources.indexes import pypi_simple_url
+        from depgraph.sources.metadata import MetadataCache
+
+        notes: list[str] = []
+        rows: list[Row] = cached_rows(MetadataCache(), day) if self.include_cached else []
+        if not self.names and not wanted:
+            return CandidateReleases(tuple(rows))
+        http = Http(offline=self.offline)
+        finder = IndexFinder(http, [Index("pypi", pypi_simple_url(self.pypi_url))], MetadataCache())
+        try:
+            for name in self.names:
+                rows += candidate_rows(finder, name, day)  # a named candidate that cannot be read is an error
+            for name, version in sorted(wanted.items()):
+                rows += _quietly(lambda n=name, v=version: release_rows(finder, n, v), notes,
+                                 f"the dependencies of {name} {version}")
+        finally:
+            finder.close()
+            http.close()
+        return CandidateReleases(tuple(rows), tuple(notes))
+
+
+@dataclass(frozen=True)
+class CandidateReleases:
+    rows: tuple[Row, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _quietly(fetch: Any, notes: list[str] | None, what: str) -> list[Row]:
+    """Rows from ``fetch``, or none (and a note) when the index cannot tell: a fallback must not fail the run."""
+    try:
+        return fetch()
+    except DepgraphError as error:
+        if notes is not None:
+            notes.append(f"could not read {what} from the index: {error}")
+        return []
+
+
+def candidate_rows(finder: Any, name: str, day: date) -> list[Row]:
+    """The releases of ``name`` first uploaded in the lookback window before the end of ``day``, and the final
+    release before the window (what attribution compares the first of them with)."""
+    files = finder.files(name)
+    cutoff = datetime(day.year, day.month, day.day, tzinfo=timezone.utc) + timedelta(days=1)
+    released = _release_times(files, cutoff)
+    window_start = cutoff - timedelta(days=LOOKBACK_DAYS + 1)
+    chosen = {version for version, uploaded in released.items() if uploaded >= window_start}
+    earlier = [(uploaded, version) for version, uploaded in released.items()
+               if uploaded < window_start and not version.is_prerelease]
+    if chosen and earlier:
+        chosen.add(max(earlier)[1])
+    return [row for version in sorted(chosen) for row in _rows(finder, files, version, cutoff)]
+
+
+def release_rows(finder: Any, name: str, version: str) -> list[Row]:
+    """Every file of ``name`` ``version`` with its metadata, and every other release's files without it (their
+    upload times tell which versions existed on a day)."""
+    from packaging.version import Version
+
+    files = finder.files(name)
+    wanted = Version(version)
+    rows = [_row(file, None) for file in files if file.version != wanted and file.upload_time]
+    return rows + _rows(finder, files, wanted, None)
+
+
+def _release_times(files: Iterable[Any], cutoff: datetime) -> dict[Any, datetime]:
+    times: dict[Any, datetime] = {}
+    for file in files:
+        if file.upload_time is not None and file.upload_time < cutoff:
+            times[file.version] = min(times.get(file.version, file.upload_time), file.upload_time)
+    return times
+
+
+def _rows(finder: Any, files: list[Any], version: Any, cutoff: datetime | None) -> list[Row]:
+    """A row per file of the release uploaded before ``cutoff``, with the metadata of the first file that tells."""
+    mine = [f for f in files if f.version == version and f.upload_time is not None
+            and (cutoff is None or f.upload_time < cutoff)]
+    metadata = None
+    for file in sorted(mine, key=lambda f: f.kind != "wheel"):
+        found = finder.metadata(file)
+        if found.unknown_reason is None:
+            metadata = found
+            break
+    return [_row(file, metadata) for file in mine]
+
+
+def _row(file: Any, metadata: Any) -> Row:
+    uploaded = file.upload_time.astimezone(timezone.utc).replace(tzinfo=None)
+    requires = list(metadata.requires_dist) if metadata is not None else None
+    requires_python = (metadata.requires_python if metadata is not None else None) or file.requires_python
+    return ("pypi", canonicalize_name(file.project), file.project, str(file.version), uploaded, requires,
+            requires_python, PACKAGETYPES.get(file.kind, file.kind), file.filename, FETCHED)
+
+
+def cached_rows(cache: Any, day: date) -> list[Row]:
+    """The releases depgraph has read metadata of (while resolving) that were uploaded in the lookback window
+    before the end of ``day``, with the same projects' earlier cached releases to compare them with."""
+    cutoff = datetime(day.year, day.month, day.day) + timedelta(days=1)
+    window_start = cutoff - timedelta(days=LOOKBACK_DAYS + 1)
+    described = [(file, meta, _naive_utc(file["upload_time"])) for file, meta in cache.described()
+                 if file.get("upload_time") and meta.unknown_reason is None]
+    recent = {file["project"] for file, _, uploaded in described if window_start <= uploaded < cutoff}
+    return [("pypi", canonicalize_name(file["project"]), file["project"], file["version"], uploaded,
+             list(meta.requires_dist), meta.requires_python or file.get("requires_python"),
+             PACKAGETYPES.get(file["kind"], file["kind"]), file["filename"], FETCHED)
+            for file, meta, uploaded in described if file["project"] in recent and uploaded < cutoff]
+
+
+def _naive_utc(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+@contextmanager
+def extra_releases(store: Store, rows: Iterable[Row]) -> Iterator[None]:
+    """Show ``rows`` to every query of ``releases`` on this connection, as if ingested, until the block ends."""
+    rows = list(rows)
+    if not rows:
+        yield
+        return
+    connection = store.connection
+    database = connection.execute("SELECT current_database()").fetchone()[0]
+    had_table = has_table(store, "releases")
+    connection.execute("""CREATE OR REPLACE TEMP TABLE depgraph_fetched_releases (
+        source VARCHAR, name VARCHAR, display_name VARCHAR, version VARCHAR, upload_time TIMESTAMP,
+        requires_dist VARCHAR[], requires_python VARCHAR, packagetype VARCHAR, filename VARCHAR,
+        file_sha256 VARCHAR)""")
+    connection.executemany("INSERT INTO depgraph_fetched_releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    stored = f'SELECT * FROM "{database}".main.releases UNION ALL ' if had_table else ""
+    connection.execute(f"CREATE OR REPLACE TEMP VIEW releases AS {stored}"
+                       "SELECT * FROM depgraph_fetched_releases")
+    store.known_tables.clear()
+    try:
+        yield
+    finally:
+        connection.execute("DROP VIEW IF EXISTS temp.main.releases")
+        connection.execute("DROP TABLE IF EXISTS temp.main.depgraph_fetched_releases")
+        store.known_tables.clear()
+
