@@ -6,6 +6,7 @@ Answers are cached for good per file URL and hash: a published file never change
 
 from __future__ import annotations
 
+import codecs
 import json
 import sqlite3
 import threading
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from packaging.metadata import parse_email
+from packaging.metadata import RawMetadata, parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
@@ -44,11 +45,38 @@ class CoreMetadata:
         return [Requirement(line) for line in self.requires_dist]
 
 
+# byte-order marks a metadata file may start with (UTF-32 first: its little-endian mark begins like UTF-16's)
+BYTE_ORDER_MARKS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+                    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
 def parse_metadata_file(data: bytes, source: str) -> CoreMetadata:
-    """Parse a METADATA/PKG-INFO file's bytes (any encoding) into valid requirements, keeping bad lines aside."""
-    raw, _unparsed = parse_email(data)
-    good, bad = _valid_requirements(raw.get("requires_dist", []))
+    """Parse a METADATA/PKG-INFO file's bytes (any encoding) into valid requirements, keeping bad lines aside.
+
+    Bytes that are not core metadata at all (an HTML error page, an empty or binary file) give unknown
+    dependencies, never none. Requires-Dist lines that are not UTF-8 are read as Latin-1, as pip reads them.
+    """
+    raw, unparsed = email_fields(data)
+    if not is_core_metadata(raw):
+        return unknown(f"the {source} file is not core metadata (no Metadata-Version or Name field)")
+    good, bad = _valid_requirements([*raw.get("requires_dist", []), *unparsed.get("requires-dist", [])])
     return CoreMetadata(tuple(good), raw.get("requires_python"), source, None, tuple(bad))
+
+
+def email_fields(data: bytes) -> tuple[RawMetadata, dict[str, list[str]]]:
+    """packaging's ``parse_email``, honouring a byte-order mark (a METADATA written by a Windows editor)."""
+    for mark, encoding in BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            try:
+                return parse_email(data.decode(encoding))
+            except UnicodeDecodeError:
+                break
+    return parse_email(data)
+
+
+def is_core_metadata(raw: RawMetadata) -> bool:
+    """Whether parsed headers are a METADATA/PKG-INFO file: every version of the format has these fields."""
+    return "metadata_version" in raw or "name" in raw
 
 
 # PEP 508's name rule: the name a legacy requirement string starts with, when packaging cannot parse it whole
@@ -103,7 +131,7 @@ def requires_txt_to_requires_dist(text: str) -> list[str]:
 def metadata_from_sdist(found: SdistMetadata) -> CoreMetadata:
     """Decide what an sdist's own files say of its dependencies, or that they cannot say."""
     pkg_info = parse_metadata_file(found.pkg_info, "sdist-pkg-info") if found.pkg_info else None
-    raw = parse_email(found.pkg_info)[0] if found.pkg_info else {}
+    raw: RawMetadata = email_fields(found.pkg_info)[0] if found.pkg_info else {}
     version = _metadata_version(raw.get("metadata_version"))
     dynamic = {d.lower() for d in raw.get("dynamic", [])}
     if pkg_info and version >= DYNAMIC_REQUIRES_MIN and "requires-dist" not in dynamic:
@@ -199,7 +227,9 @@ def _fetch_uncached(http: Http, file: ReleaseFile) -> CoreMetadata:
     if file.has_metadata:
         response = http.get(file.metadata_url)
         if response.status_code == 200:
-            return parse_metadata_file(response.content, "core-metadata")
+            found = parse_metadata_file(response.content, "core-metadata")
+            if not found.unknown:  # else the index served something else (an error page): read the file itself
+                return found
     try:
         if file.kind == "wheel":
             return parse_metadata_file(wheel_metadata(http, file.url, file.size), "wheel")
