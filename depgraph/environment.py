@@ -129,7 +129,8 @@ def parse_cutoff(text: str | None) -> datetime | None:
     except ValueError:
         day = None
     if day is not None:
-        return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return start + timedelta(days=1) if day < date.max else datetime.max.replace(tzinfo=UTC)
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:

@@ -69,6 +69,8 @@ def _read_json(path: Path) -> Any:
         raise BadInput(f"{path} is not JSON ({exc.msg}: line {exc.lineno} column {exc.colno})", FILE_HINT) from exc
     except UnicodeDecodeError as exc:
         raise BadInput(f"{path} is not JSON text (undecodable bytes)", FILE_HINT) from exc
+    except ValueError as exc:  # e.g. an integer longer than Python converts
+        raise BadInput(f"{path} is not JSON that can be read ({str(exc).splitlines()[0][:120]})", FILE_HINT) from exc
     except RecursionError as exc:
         raise BadInput(f"{path} nests too deeply to be pipdeptree output", FILE_HINT) from exc
 

@@ -50,8 +50,36 @@ def parse_requirement(text: str) -> Requirement:
         reason = str(exc).splitlines()[0]
         raise BadInput(f"requirement {text!r} is not valid PEP 508 ({reason})",
                        "use e.g. 'requests==2.23.0'") from exc
+    if requirement.url:
+        raise BadInput(f"requirement {text!r} is a direct URL; depgraph resolves names on indexes",
+                       "give a name and version instead, e.g. 'requests==2.23.0'")
     requirement.name = canonicalize_name(requirement.name)
     return requirement
+
+
+def root_requirements(texts: Sequence[str], target: TargetEnvironment) -> tuple[list[Requirement], list[str]]:
+    """The user's requirements whose markers hold for the target (as pip skips the others), and a warning for
+    each one skipped. Raises :class:`BadInput`, before anything is fetched, for one that is not PEP 508 or
+    whose marker cannot be evaluated."""
+    if not texts:
+        raise BadInput("no requirements given", "name at least one package, e.g. 'requests==2.23.0'")
+    applying, skipped = [], []
+    for text in texts:
+        requirement = parse_requirement(text)
+        if requirement.marker is None or _root_marker_holds(text, requirement, target):
+            applying.append(requirement)
+        else:
+            skipped.append(f"requirement {text!r} ignored: its marker does not hold for Python {target.python}"
+                           f"{f' on {target.platform}' if target.platform else ''}")
+    return applying, skipped
+
+
+def _root_marker_holds(text: str, requirement: Requirement, target: TargetEnvironment) -> bool:
+    try:
+        return bool(requirement.marker and requirement.marker.evaluate({**target.markers, "extra": ""}))
+    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
+        raise BadInput(f"requirement {text!r} has a marker that cannot be evaluated ({exc})",
+                       "use e.g. 'requests; python_version < \"3\"'") from exc
 
 
 @dataclass(frozen=True)
@@ -282,9 +310,7 @@ def resolve(requirements: Sequence[str], source: ReleaseSource, target: TargetEn
             cutoff: datetime | None, date_text: str | None = None,
             progress: Callable[[str], None] | None = None) -> Resolution:
     """Resolve ``requirements`` against ``source`` as of ``cutoff`` for ``target``."""
-    parsed = [parse_requirement(r) for r in requirements]
-    if not parsed:
-        raise BadInput("no requirements given", "name at least one package, e.g. 'requests==2.23.0'")
+    parsed, skipped = root_requirements(requirements, target)
     provider = Provider(source, target, cutoff)
     source.prefetch(r.name for r in parsed)
     reporter = _ProgressReporter(progress) if progress else BaseReporter()
@@ -297,7 +323,7 @@ def resolve(requirements: Sequence[str], source: ReleaseSource, target: TargetEn
     except ResolutionTooDeep as exc:
         raise ResolutionFailed(f"resolution of {' '.join(requirements)} gave up after {MAX_ROUNDS} rounds",
                                "pin some requirements") from exc
-    return _resolution(parsed, result.mapping, provider, date_text)
+    return _resolution(parsed, result.mapping, provider, date_text, skipped)
 
 
 def _conflict(exc: ResolutionImpossible) -> str:
@@ -310,11 +336,11 @@ def _conflict(exc: ResolutionImpossible) -> str:
 
 
 def _resolution(roots: list[Requirement], mapping: Mapping[str, Candidate], provider: Provider,
-                date_text: str | None) -> Resolution:
+                date_text: str | None, warnings_first: Sequence[str] = ()) -> Resolution:
     extras_of: dict[str, set[str]] = {}
     for candidate in mapping.values():
         extras_of.setdefault(candidate.name, set()).update(candidate.extras)
-    packages, edges, warnings = [], set(), []
+    packages, edges, warnings = [], set(), list(warnings_first)
     for key, candidate in mapping.items():
         for requirement, extra in provider.dependencies.get(key, []):
             edges.add(Edge(candidate.name, NormalizedName(requirement.name), str(requirement.specifier),
@@ -390,6 +416,7 @@ def resolve_requirements(request: ResolveRequest, *, offline: bool = False, use_
     from depgraph.sources.paths import cache_dir
 
     target = TargetEnvironment.create(request.python, request.platform)
+    root_requirements(request.requirements, target)  # a bad requirement fails before anything is fetched
     cutoff = parse_cutoff(request.date)
     stored = cache_dir() / "resolutions" / f"{request.cache_key(target)}.json"
     final = cutoff is not None and cutoff <= datetime.now(UTC)

@@ -9,17 +9,27 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import tarfile
 import zipfile
+import zlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from depgraph.sources.http import Http
+from depgraph.sources.http import BodyTooLarge, Http
+
+if TYPE_CHECKING:
+    import requests
 
 CHUNK = 64 * 1024
 MAX_MEMBER_BYTES = 16 * 1024 * 1024
 MAX_MEMBERS = 100_000
 MAX_SDIST_BYTES = 128 * 1024 * 1024
 _CONTENT_RANGE_TOTAL = re.compile(r"/(\d+)\s*$")
+RANGE_NOT_SATISFIABLE = 416
+# what zipfile and tarfile raise on archives that lie about themselves (encrypted members raise RuntimeError)
+_ARCHIVE_ERRORS = (zipfile.BadZipFile, tarfile.TarError, NotImplementedError, OSError, EOFError, ValueError,
+                   RuntimeError, struct.error, zlib.error)
 
 
 class ArchiveError(Exception):
@@ -77,9 +87,11 @@ class RangeFile(io.RawIOBase):
         if not missing:
             return
         lo, hi = missing[0] * CHUNK, min(self.size, (missing[-1] + 1) * CHUNK) - 1
-        response = self.http.get(self.url, headers={"Range": f"bytes={lo}-{hi}"}, ok=(200, 206))
+        response = _get_archive(self.http, self.url, {"Range": f"bytes={lo}-{hi}"})
         if response.status_code == 404:
             raise ArchiveError(f"{self.url}: the index lists this file but answers 404")
+        if response.status_code == RANGE_NOT_SATISFIABLE:
+            raise _RangeRefused(f"{self.url}: bytes {lo}-{hi} are past its end (is the index's size right?)")
         body = response.content
         if response.status_code == 200:  # the server ignored Range: we have the whole file
             self.whole = body
@@ -89,23 +101,47 @@ class RangeFile(io.RawIOBase):
             self.chunks[i] = body[(i - missing[0]) * CHUNK : (i - missing[0] + 1) * CHUNK]
 
 
+class _RangeRefused(ArchiveError):
+    """The server answered 416: the size the index gave is wrong."""
+
+
 def open_remote_zip(http: Http, url: str, size: int | None) -> zipfile.ZipFile:
-    """A ZipFile over range requests; only the tail and the members read are fetched."""
-    if size is None:
+    """A ZipFile over range requests; only the tail and the members read are fetched.
+
+    A size that is missing, or that the server refuses, is asked of the server.
+    """
+    if size is None or size <= 0:
         size = _remote_size(http, url)
     remote = RangeFile(http, url, size)
-    remote._fetch(list(range(max(0, (size - 1) // CHUNK - 1), (size - 1) // CHUNK + 1)))  # tail: the directory
+    try:
+        remote._fetch(_tail_chunks(size))  # the central directory
+    except _RangeRefused:
+        size = _remote_size(http, url)
+        remote = RangeFile(http, url, size)
+        remote._fetch(_tail_chunks(size))
     try:
         archive = zipfile.ZipFile(io.BufferedReader(remote, buffer_size=CHUNK))
-    except zipfile.BadZipFile as exc:
+    except _ARCHIVE_ERRORS as exc:
         raise ArchiveError(f"{url} is not a zip archive ({exc})") from exc
     if len(archive.infolist()) > MAX_MEMBERS:
         raise ArchiveError(f"{url} has more than {MAX_MEMBERS} members")
     return archive
 
 
+def _tail_chunks(size: int) -> list[int]:
+    return list(range(max(0, (size - 1) // CHUNK - 1), (size - 1) // CHUNK + 1))
+
+
+def _get_archive(http: Http, url: str, headers: dict[str, str] | None = None) -> requests.Response:
+    """GET (part of) an archive under the archive cap; an archive over it has unknown metadata."""
+    try:
+        return http.get(url, headers=headers, ok=(200, 206, RANGE_NOT_SATISFIABLE), max_bytes=MAX_SDIST_BYTES)
+    except BodyTooLarge as exc:
+        raise ArchiveError(exc.message) from exc
+
+
 def _remote_size(http: Http, url: str) -> int:
-    response = http.get(url, headers={"Range": f"bytes=0-{CHUNK - 1}"}, ok=(200, 206))
+    response = _get_archive(http, url, {"Range": f"bytes=0-{CHUNK - 1}"})
     match = _CONTENT_RANGE_TOTAL.search(response.headers.get("Content-Range", ""))
     if response.status_code == 206 and match:
         return int(match.group(1))
@@ -118,7 +154,7 @@ def read_zip_member(archive: zipfile.ZipFile, name: str) -> bytes:
         raise ArchiveError(f"member {name} is {info.file_size} bytes, over the {MAX_MEMBER_BYTES} cap")
     try:
         return archive.read(info)
-    except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError) as exc:
+    except _ARCHIVE_ERRORS as exc:
         raise ArchiveError(f"member {name} cannot be read ({exc})") from exc
 
 
@@ -164,7 +200,7 @@ def sdist_metadata(http: Http, url: str, size: int | None, filename: str) -> Sdi
         return SdistMetadata(found.get("pkg_info"), found.get("egg_info_pkg_info"), found.get("requires_txt"))
     if size is not None and size > MAX_SDIST_BYTES:
         raise ArchiveError(f"{url} is {size} bytes, over the {MAX_SDIST_BYTES} cap for sdists")
-    response = http.get(url)
+    response = _get_archive(http, url)
     if response.status_code == 404:
         raise ArchiveError(f"{url}: the index lists this file but answers 404")
     return _read_tar_metadata(response.content, url)
@@ -186,6 +222,6 @@ def _read_tar_metadata(body: bytes, url: str) -> SdistMetadata:
                 found[role] = handle.read() if handle else b""
                 if len(found) == 3:
                     break
-    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
+    except _ARCHIVE_ERRORS as exc:
         raise ArchiveError(f"{url} is not a readable tar archive ({exc})") from exc
     return SdistMetadata(found.get("pkg_info"), found.get("egg_info_pkg_info"), found.get("requires_txt"))

@@ -81,8 +81,9 @@ def fetch_piwheels_project(http: Http, site_url: str, name: str) -> PiwheelsProj
         raise UnknownPackage(f"no project {name!r} on piwheels at {site_url}", "check the name's spelling")
     try:
         return parse_piwheels_project(response.json(), url)
-    except ValueError as exc:  # _Shape, and requests' JSONDecodeError, are ValueErrors
-        raise IndexUnavailable(f"{url}: not a piwheels project JSON ({exc})", "check the piwheels URL") from exc
+    except (ValueError, RecursionError) as exc:  # _Shape, and requests' JSONDecodeError, are ValueErrors
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise IndexUnavailable(f"{url}: not a piwheels project JSON ({reason})", "check the piwheels URL") from exc
 
 
 def parse_piwheels_project(data: object, url: str) -> PiwheelsProject:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urljoin
 
@@ -17,6 +17,7 @@ from packaging.utils import (
     InvalidWheelFilename,
     NormalizedName,
     canonicalize_name,
+    is_normalized_name,
     parse_sdist_filename,
     parse_wheel_filename,
 )
@@ -64,7 +65,17 @@ class ReleaseFile:
 
 
 def parse_distribution_filename(filename: str) -> tuple[NormalizedName, Version, FileKind, frozenset[Tag]] | None:
-    """Name, version, kind and tags of a wheel or sdist filename; ``None`` for eggs, installers and junk."""
+    """Name, version, kind and tags of a wheel or sdist filename; ``None`` for eggs, installers and junk
+    (including what packaging's filename parsers let through: spaces, control characters, ``é-1.0.tar.gz``)."""
+    if not _plain(filename):
+        return None
+    parsed = _parse_filename(filename)
+    if parsed is None or not is_normalized_name(parsed[0]):
+        return None
+    return parsed
+
+
+def _parse_filename(filename: str) -> tuple[NormalizedName, Version, FileKind, frozenset[Tag]] | None:
     try:
         if filename.endswith(".whl"):
             name, version, _build, tags = parse_wheel_filename(filename)
@@ -75,6 +86,11 @@ def parse_distribution_filename(filename: str) -> tuple[NormalizedName, Version,
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
         return None
     return None
+
+
+def _plain(filename: str) -> bool:
+    """Printable ASCII without spaces: all that names, versions and tags are made of."""
+    return filename.isascii() and filename.isprintable() and not any(c.isspace() for c in filename)
 
 
 def fetch_project_page(http: Http, simple_url: str, project: str) -> ProjectPage:
@@ -88,8 +104,10 @@ def fetch_project_page(http: Http, simple_url: str, project: str) -> ProjectPage
         raise UnknownPackage(f"no project {project!r} on the index {simple_url}", "check the name's spelling")
     try:
         return ProjectPage.from_response(response, name)
-    except (UnsupportedContentTypeError, UnsupportedRepoVersionError, ValueError, KeyError, TypeError) as exc:
-        raise IndexUnavailable(f"{url}: not a Simple API page ({exc})", "check the index URL") from exc
+    except (UnsupportedContentTypeError, UnsupportedRepoVersionError, ValueError, KeyError, TypeError,
+            RecursionError) as exc:
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise IndexUnavailable(f"{url}: not a Simple API page ({reason})", "check the index URL") from exc
 
 
 def release_files(page: ProjectPage, project: str, index: str) -> list[ReleaseFile]:
@@ -111,13 +129,18 @@ def _release_file(pkg, index: str) -> ReleaseFile | None:  # pkg: pypi_simple.Di
         kind=kind,
         tags=tags,
         requires_python=pkg.requires_python or None,
-        upload_time=pkg.upload_time,
+        upload_time=_utc(pkg.upload_time),
         yanked=bool(pkg.is_yanked),
         size=pkg.size,
         sha256=(pkg.digests or {}).get("sha256"),
         has_metadata=pkg.has_metadata,
         index=index,
     )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """PEP 700 upload times are UTC; a page that leaves the zone out means UTC too (and compares with --date)."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 def versions_of(files: Iterable[ReleaseFile]) -> list[Version]:
