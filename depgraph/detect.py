@@ -263,7 +263,7 @@ def co_spike_clusters(found: dict[str, Signature], threshold: float = 0.9) -> li
 @dataclass(frozen=True)
 class CoherenceParams:
     follow_share: float = 0.5  # dependencies "follow" when their median excess is this share of the package's
-    surge_ratio: float = 1.5  # the rest of the index rose this much over its baseline: an index-wide surge
+    surge_ratio: float = 1.5  # the median package rose this much over its baseline: an index-wide surge
 
 
 @dataclass(frozen=True)
@@ -272,54 +272,50 @@ class Coherence:
 
     verdict: str  # orphan-spike | coherent-spike | index-wide-surge | no-spike | insufficient-data
     follow_share: float | None  # median over dependencies of (dependency excess / package excess)
-    index_rest_ratio: float | None  # the rest of the index's downloads over their baseline
+    index_median_ratio: float | None  # the median package's downloads over its baseline that day
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
         return {"verdict": self.verdict, "follow_share": _rounded(self.follow_share),
-                "index_rest_ratio": _rounded(self.index_rest_ratio), "reason": self.reason}
+                "index_median_ratio": _rounded(self.index_median_ratio), "reason": self.reason}
 
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def judge_coherence(package: DayStat, dependencies: list[DayStat], index_rest_ratio: float | None,
+def judge_coherence(package: DayStat, dependencies: list[DayStat], index_median_ratio: float | None,
                     params: CoherenceParams = CoherenceParams()) -> Coherence:
     """orphan-spike: the dependencies did not follow (upgrades in place, installs bypassing resolution, or an
     explicit index); coherent-spike: they rose in proportion (new installs); index-wide-surge: everything rose."""
     if package.status != "spike":
-        return Coherence(package.status, None, index_rest_ratio, f"{package.package} did not spike")
-    if index_rest_ratio is not None and index_rest_ratio >= params.surge_ratio:
-        return Coherence("index-wide-surge", None, index_rest_ratio,
-                         f"the rest of the index rose {index_rest_ratio:.2f}x its baseline too")
+        return Coherence(package.status, None, index_median_ratio, f"{package.package} did not spike")
+    if index_median_ratio is not None and index_median_ratio >= params.surge_ratio:
+        return Coherence("index-wide-surge", None, index_median_ratio,
+                         f"the whole index rose: its median package had {index_median_ratio:.2f}x its baseline")
     if not dependencies:
-        return Coherence("orphan-spike", None, index_rest_ratio,
+        return Coherence("orphan-spike", None, index_median_ratio,
                          f"{package.package} has no dependencies on this day's graph to follow it")
     shares = sorted(max(0.0, d.excess) / package.excess for d in dependencies)
     middle = len(shares) // 2
     share = shares[middle] if len(shares) % 2 else (shares[middle - 1] + shares[middle]) / 2
     if share >= params.follow_share:
-        return Coherence("coherent-spike", share, index_rest_ratio,
+        return Coherence("coherent-spike", share, index_median_ratio,
                          f"its dependencies rose by {share:.0%} of its excess (median): new installs")
-    return Coherence("orphan-spike", share, index_rest_ratio,
+    return Coherence("orphan-spike", share, index_median_ratio,
                      f"its dependencies rose by only {share:.1%} of its excess (median)")
 
 
-def index_rest_ratio(store: Store, day: date, excluded: list[str], params: SpikeParams = SpikeParams(),
-                     source: str | None = None) -> float | None:
-    """Downloads of everything but ``excluded`` on ``day`` over their median of the preceding window."""
-    source_filter = "AND source = $source" if source else ""
-    values: dict[str, Any] = {"day": day, "first": date.fromordinal(day.toordinal() - params.window),
-                              "last": day, "excluded": excluded}
-    if source:
-        values["source"] = source
-    row = store.connection.execute(f"""
-        WITH daily AS (SELECT day, sum(downloads) AS downloads FROM ({DAILY.format(source=source_filter)})
-                       WHERE package NOT IN (SELECT unnest($excluded)) GROUP BY day)
-        SELECT (SELECT downloads FROM daily WHERE day = $day),
-               (SELECT list_aggregate(list_resize(list(downloads), $window, 0), 'median')
-                FROM daily WHERE day < $day)
-    """, {**values, "window": params.window}).fetchone()
-    today, baseline = row if row else (None, None)
-    return None if not today or not baseline else float(today) / float(baseline)
+MIN_BASELINE_FOR_BREADTH = 5.0  # packages fetched less than this a day say nothing about the index as a whole
+
+
+def index_median_ratio(stats: list[DayStat], min_baseline: float = MIN_BASELINE_FOR_BREADTH) -> float | None:
+    """The median package's downloads over its own baseline that day (``stats``: every package of the day).
+
+    A mirror or a crawler moves every package, and with it the median; a cluster of a few packages, however
+    large its excess (March 2020: +22,000 on a 38,000 day), leaves the median package where it was."""
+    ratios = sorted(s.count / s.baseline for s in stats if s.baseline >= min_baseline)
+    if not ratios:
+        return None
+    middle = len(ratios) // 2
+    return ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2

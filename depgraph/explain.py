@@ -24,7 +24,7 @@ from depgraph.detect import (
     co_spike_clusters,
     day_stats,
     excess_shares,
-    index_rest_ratio,
+    index_median_ratio,
     judge_coherence,
     signatures,
 )
@@ -142,17 +142,22 @@ class Scope:
     source: str | None
     candidates: CandidateSource | None = None
     _known: dict[str, DayStat] = field(default_factory=dict, compare=False, repr=False)
+    _downloaded: list[DayStat] = field(default_factory=list, compare=False, repr=False)
 
     def stats(self, packages: list[str] | None = None, day: date | None = None) -> list[DayStat]:
-        """Packages against their baselines on the scope's day (or another): each package is asked once."""
+        """The named packages (default: every package downloaded that day) against their baselines on the
+        scope's day, or on another; on the scope's day each package is asked once."""
         if day is not None and day != self.day:
             return day_stats(self.store, day, self.params, packages=packages, source=self.source)
-        missing = None if packages is None else [p for p in packages if p not in self._known]
-        if missing is None or missing:
+        if packages is None:
+            if not self._downloaded:
+                self._downloaded.extend(day_stats(self.store, self.day, self.params, source=self.source))
+                self._known.update((s.package, s) for s in self._downloaded)
+            return list(self._downloaded)
+        missing = [p for p in packages if p not in self._known]
+        if missing:
             self._known.update((s.package, s) for s in day_stats(self.store, self.day, self.params,
                                                                  packages=missing, source=self.source))
-        if packages is None:
-            return sorted(self._known.values(), key=lambda s: s.package)
         return [self._known[p] for p in packages]
 
 
@@ -234,8 +239,8 @@ def _weigh_evidence(scope: Scope, name: str, spike: SpikeCluster, history: tuple
     target = _target(own)
     dependencies = _dependencies(store, name, versions.get(name), target, notes)
     dep_stats = tuple(scope.stats(dependencies)) if dependencies else ()
-    rest = index_rest_ratio(store, day, sorted(spike.spiking), scope.params, scope.source)
-    coherence = judge_coherence(spike.stat, list(dep_stats), rest)
+    breadth = index_median_ratio(scope.stats())
+    coherence = judge_coherence(spike.stat, list(dep_stats), breadth)
     start = _spike_start(scope, name, spike.stat)
     has_corpus = has_table(store, "releases")
     suspects = tuple(rank_suspects(store, versions, day, set(spike.spiking), start)) if has_corpus else ()
@@ -496,7 +501,7 @@ def _spikes_of_day(scope: Scope) -> tuple[list[SpikeRow], list[dict[str, Any]]]:
     found = signatures(store, day, [s.package for s in spiking], scope.source)
     clusters = co_spike_clusters(found)
     number = {p: i + 1 for i, c in enumerate(clusters) for p in c.packages}
-    rest = index_rest_ratio(store, day, [s.package for s in spiking], scope.params, scope.source)
+    breadth = index_median_ratio(list(stats.values()))
     rows = []
     for stat in spiking:
         versions = found[stat.package].shares["version"] if stat.package in found else {}
@@ -504,6 +509,6 @@ def _spikes_of_day(scope: Scope) -> tuple[list[SpikeRow], list[dict[str, Any]]]:
         dependencies = _dependencies(store, stat.package, _dominant(versions) if versions else None, target, [])
         dep_stats = [stats.get(d) or DayStat(d, day.isoformat(), 0, 0.0, 0.0, None, 0.0, False, "no-spike")
                      for d in dependencies]
-        rows.append(SpikeRow(stat, judge_coherence(stat, dep_stats, rest).verdict, number.get(stat.package)))
+        rows.append(SpikeRow(stat, judge_coherence(stat, dep_stats, breadth).verdict, number.get(stat.package)))
     described = [{"date": day.isoformat(), "number": i + 1, **c.to_dict()} for i, c in enumerate(clusters)]
     return rows, described

@@ -106,19 +106,20 @@ def test_packages_downloaded_by_the_same_clients_cluster_and_others_do_not(tmp_p
 
 
 def test_coherence_verdicts(tmp_path: Path) -> None:
-    from depgraph.detect import index_rest_ratio, judge_coherence
+    from depgraph.detect import index_median_ratio, judge_coherence
 
     app, dependency, orphan, other = steady(30, seed=4), steady(40, seed=5), steady(30, seed=6), steady(900, seed=7)
     app[DAY], dependency[DAY], orphan[DAY] = 3000, 2900, 3000
-    with build_store(tmp_path, {"app": app, "dep": dependency, "orphan": orphan, "other": other}) as store:
+    quiet = {f"quiet-{i}": steady(50 + i, seed=10 + i) for i in range(5)}
+    with build_store(tmp_path, {"app": app, "dep": dependency, "orphan": orphan, "other": other, **quiet}) as store:
         stats = {s.package: s for s in day_stats(store, DAY)}
-        rest = index_rest_ratio(store, DAY, ["app", "dep", "orphan"])
-    assert rest is not None and 0.8 < rest < 1.2
-    assert judge_coherence(stats["app"], [stats["dep"]], rest).verdict == "coherent-spike"
-    verdict = judge_coherence(stats["orphan"], [stats["other"]], rest)
+    breadth = index_median_ratio(list(stats.values()))
+    assert breadth is not None and 0.8 < breadth < 1.2  # three spikes do not move the median package
+    assert judge_coherence(stats["app"], [stats["dep"]], breadth).verdict == "coherent-spike"
+    verdict = judge_coherence(stats["orphan"], [stats["other"]], breadth)
     assert verdict.verdict == "orphan-spike" and verdict.follow_share is not None and verdict.follow_share < 0.1
     assert judge_coherence(stats["orphan"], [stats["other"]], 2.0).verdict == "index-wide-surge"
-    assert judge_coherence(stats["other"], [], rest).verdict == "no-spike"
+    assert judge_coherence(stats["other"], [], breadth).verdict == "no-spike"
 
 
 def test_a_quiet_package_with_old_releases_is_not_young(tmp_path: Path) -> None:
