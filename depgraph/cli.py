@@ -357,7 +357,7 @@ def spikes(day: str | None, start: str | None, end: str | None, index: str | Non
            db: Path | None) -> None:
     """Every package that spiked, its verdict, and the clusters of packages that spiked together."""
     from depgraph.downloads.store import open_store
-    from depgraph.explain import spike_report
+    from depgraph.spikes import spike_report
 
     if (day is None) == (start is None and end is None) or (day is None and (start is None or end is None)):
         raise BadInput("give --date D, or --from D --to D", "e.g. depgraph spikes --date 2020-03-05")

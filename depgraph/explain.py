@@ -11,9 +11,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
 from depgraph.attribution import Suspect, rank_suspects
 from depgraph.candidates import CandidateReleases, CandidateSource, extra_releases
 from depgraph.detect import (
@@ -22,7 +19,6 @@ from depgraph.detect import (
     Signature,
     SpikeParams,
     co_spike_clusters,
-    day_stats,
     excess_shares,
     index_median_ratio,
     judge_coherence,
@@ -36,6 +32,14 @@ from depgraph.environment import TargetEnvironment
 from depgraph.errors import BadInput
 from depgraph.explicit_index import ExplicitIndex, explain_index_mix
 from depgraph.sources.simple import ReleaseFile, parse_distribution_filename
+from depgraph.spikes import (
+    Scope,
+    dependencies_of,
+    dominant,
+    download_source,
+    requirements_for,
+    target_environment,
+)
 
 SPARKLINE_DAYS = 28
 EXTRA_INDEX = "piwheels"  # the index Raspberry Pi OS configures as pip's extra index
@@ -131,36 +135,6 @@ class Explanation:
         }
 
 
-@dataclass(frozen=True)
-class Scope:
-    """What one investigation looks at: the store, the day, the spike thresholds, the index whose downloads
-    are counted (``source``; None: every index in the store together), and where else to find releases."""
-
-    store: Store
-    day: date
-    params: SpikeParams
-    source: str | None
-    candidates: CandidateSource | None = None
-    _known: dict[str, DayStat] = field(default_factory=dict, compare=False, repr=False)
-    _downloaded: list[DayStat] = field(default_factory=list, compare=False, repr=False)
-
-    def stats(self, packages: list[str] | None = None, day: date | None = None) -> list[DayStat]:
-        """The named packages (default: every package downloaded that day) against their baselines on the
-        scope's day, or on another; on the scope's day each package is asked once."""
-        if day is not None and day != self.day:
-            return day_stats(self.store, day, self.params, packages=packages, source=self.source)
-        if packages is None:
-            if not self._downloaded:
-                self._downloaded.extend(day_stats(self.store, self.day, self.params, source=self.source))
-                self._known.update((s.package, s) for s in self._downloaded)
-            return list(self._downloaded)
-        missing = [p for p in packages if p not in self._known]
-        if missing:
-            self._known.update((s.package, s) for s in day_stats(self.store, self.day, self.params,
-                                                                 packages=missing, source=self.source))
-        return [self._known[p] for p in packages]
-
-
 def explain(store: Store, package: str, day: date, params: SpikeParams | None = None, index: str | None = None,
             candidates: CandidateSource | None = None) -> Explanation:
     """Investigate ``package`` on ``day`` from the store.
@@ -177,23 +151,11 @@ def explain(store: Store, package: str, day: date, params: SpikeParams | None = 
         store, [name], day - timedelta(days=SPARKLINE_DAYS - 1), day, source=scope.source).rows)
     own = signatures(store, day, [name], scope.source).get(name)
     if stat.status != "spike":
-        versions = {name: _dominant(own.shares["version"])} if own else {}
+        versions = {name: dominant(own.shares["version"])} if own else {}
         return Explanation(name, day.isoformat(), stat, stat.status, history, signature=own,
                            pure_python=_pure_python(scope, name), summary=_quiet_summary(name, day, stat),
-                           diagram=_diagram(scope, versions, (name,), _target(own), None))
+                           diagram=_diagram(scope, versions, (name,), target_environment(own), None))
     return _investigate_spike(scope, name, stat, history, own)
-
-
-def download_source(store: Store, index: str | None) -> str | None:
-    """The index whose downloads to count: ``index`` if the store has its logs; else the store's only one."""
-    found = [row[0] for row in store.query(
-        "SELECT DISTINCT source FROM downloads UNION SELECT DISTINCT source FROM download_counts ORDER BY 1")]
-    if index is not None:
-        if index not in found:
-            raise BadInput(f"the store has no downloads from index {index!r}",
-                           f"use one of: {', '.join(found) or '(none: ingest a log first)'}")
-        return index
-    return found[0] if len(found) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -215,7 +177,7 @@ def _investigate_spike(scope: Scope, name: str, stat: DayStat, history: tuple[in
     cluster = next((c for c in co_spike_clusters({p: found[p] for p in spiking if p in found})
                     if name in c.packages), None)
     members = cluster.packages if cluster else (name,)
-    versions = {p: _dominant(found[p].shares["version"]) for p in members if p in found}
+    versions = {p: dominant(found[p].shares["version"]) for p in members if p in found}
     spike = SpikeCluster(stat, spiking, members, cluster.similarity if cluster else None, versions)
     fetched = _fetch_releases(scope, versions)
     with extra_releases(store, fetched.rows):
@@ -236,8 +198,8 @@ def _fetch_releases(scope: Scope, versions: dict[str, str]) -> CandidateReleases
 def _weigh_evidence(scope: Scope, name: str, spike: SpikeCluster, history: tuple[int, ...],
                     own: Signature | None, notes: list[str]) -> Explanation:
     store, day, versions, members = scope.store, scope.day, spike.versions, spike.members
-    target = _target(own)
-    dependencies = _dependencies(store, name, versions.get(name), target, notes)
+    target = target_environment(own)
+    dependencies = dependencies_of(store, name, versions.get(name), target, notes)
     dep_stats = tuple(scope.stats(dependencies)) if dependencies else ()
     breadth = index_median_ratio(scope.stats())
     coherence = judge_coherence(spike.stat, list(dep_stats), breadth)
@@ -256,53 +218,12 @@ def _weigh_evidence(scope: Scope, name: str, spike: SpikeCluster, history: tuple
         excess_python=excess_shares(store, day, name, "python", scope.params, scope.source))
 
 
-def _dominant(shares: dict[str, float]) -> str:
-    return max(sorted(shares), key=lambda value: shares[value])
-
-
-def _target(signature: Signature | None) -> TargetEnvironment:
-    """The environment most of the day's downloads came from (Python version and arch)."""
-    if signature is None:
-        return TargetEnvironment.create("3.7", "linux_armv7l")
-    python = _dominant(signature.shares["python"])
-    arch = _dominant(signature.shares["arch"])
-    python = python if python != "?" else "3.7"
-    return TargetEnvironment.create(python, f"linux_{arch}" if arch != "?" else "linux_armv7l")
-
-
-def _dependencies(store: Store, name: str, version: str | None, target: TargetEnvironment,
-                  notes: list[str]) -> list[str]:
-    """Direct dependencies of the downloaded release for the target, from the release-metadata corpus."""
-    found = _requirements_for(store, name, version, target)
-    if found is None:
-        notes.append(f"the release corpus has no metadata for {name} {version}: its dependencies are unknown")
-        return []
-    return sorted(found)
-
-
-def _requirements_for(store: Store, name: str, version: str | None,
-                      target: TargetEnvironment) -> dict[str, str] | None:
-    """Package -> specifier of the release's requirements that apply to the target (None: not in the corpus)."""
-    found = release(store, name, version) if version and has_table(store, "releases") else None
-    if found is None:
-        return None
-    requirements: dict[str, str] = {}
-    for text in found.requires_dist:
-        try:
-            requirement = Requirement(text)
-        except InvalidRequirement:
-            continue
-        if requirement.marker is None or requirement.marker.evaluate({**target.markers, "extra": ""}):
-            requirements[canonicalize_name(requirement.name)] = str(requirement.specifier)
-    return requirements
-
-
 def _diagram(scope: Scope, versions: dict[str, str], members: tuple[str, ...], target: TargetEnvironment,
              suspect: Suspect | None) -> Diagram:
     """The cluster, each member's direct dependencies for the target, and the first suspect's requirements."""
     edges: list[DiagramEdge] = []
     for member in members:
-        requirements = _requirements_for(scope.store, member, versions.get(member), target) or {}
+        requirements = requirements_for(scope.store, member, versions.get(member), target) or {}
         edges += [DiagramEdge(member, dependency, specifier, "requires")
                   for dependency, specifier in sorted(requirements.items())]
     shown = set(members) | {e.target for e in edges}
@@ -435,7 +356,7 @@ def _with_summary(e: Explanation) -> Explanation:
         parts.append(f"Its dependencies did not follow ({e.coherence.reason})."
                      if e.verdict == "orphan-spike" else e.coherence.reason[0].upper() + e.coherence.reason[1:] + ".")
     if e.excess_python:
-        python = _dominant(e.excess_python)
+        python = dominant(e.excess_python)
         parts.append(f"Python {python} clients account for {e.excess_python[python]:.0%} of the excess.")
     if len(e.cluster) > 1:
         parts.append(f"It spiked together with {', '.join(p for p in e.cluster if p != e.package)}, "
@@ -449,66 +370,3 @@ def _with_summary(e: Explanation) -> Explanation:
     return replace(e, summary=" ".join(parts))
 
 
-@dataclass(frozen=True)
-class SpikeRow:
-    stat: DayStat
-    verdict: str
-    cluster: int | None  # the number of its cluster that day (1 is the largest)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = self.stat.to_dict()
-        return {"package": data["package"], "date": data["date"], "count": data["count"],
-                "baseline": data["baseline"], "ratio": data["ratio"], "excess": data["excess"],
-                "verdict": self.verdict, "cluster": self.cluster}
-
-
-@dataclass(frozen=True)
-class SpikeReport:
-    start: str
-    end: str
-    rows: tuple[SpikeRow, ...]
-    clusters: tuple[dict[str, Any], ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"from": self.start, "to": self.end, "spikes": [r.to_dict() for r in self.rows],
-                "clusters": list(self.clusters)}
-
-
-def spike_report(store: Store, start: date, end: date, params: SpikeParams | None = None,
-                 index: str | None = None) -> SpikeReport:
-    """Every package that spiked on each day of [start, end], its verdict, and the day's clusters."""
-    params = params or SpikeParams()
-    if end < start:
-        raise BadInput(f"--from {start} is after --to {end}", "swap them")
-    source = download_source(store, index)
-    rows: list[SpikeRow] = []
-    clusters: list[dict[str, Any]] = []
-    day = start
-    while day <= end:
-        rows_of_day, clusters_of_day = _spikes_of_day(Scope(store, day, params, source))
-        rows += rows_of_day
-        clusters += clusters_of_day
-        day += timedelta(days=1)
-    return SpikeReport(start.isoformat(), end.isoformat(), tuple(rows), tuple(clusters))
-
-
-def _spikes_of_day(scope: Scope) -> tuple[list[SpikeRow], list[dict[str, Any]]]:
-    store, day = scope.store, scope.day
-    stats = {s.package: s for s in scope.stats()}
-    spiking = sorted((s for s in stats.values() if s.spike), key=lambda s: (-s.excess, s.package))
-    if not spiking:
-        return [], []
-    found = signatures(store, day, [s.package for s in spiking], scope.source)
-    clusters = co_spike_clusters(found)
-    number = {p: i + 1 for i, c in enumerate(clusters) for p in c.packages}
-    breadth = index_median_ratio(list(stats.values()))
-    rows = []
-    for stat in spiking:
-        versions = found[stat.package].shares["version"] if stat.package in found else {}
-        target = _target(found.get(stat.package))
-        dependencies = _dependencies(store, stat.package, _dominant(versions) if versions else None, target, [])
-        dep_stats = [stats.get(d) or DayStat(d, day.isoformat(), 0, 0.0, 0.0, None, 0.0, False, "no-spike")
-                     for d in dependencies]
-        rows.append(SpikeRow(stat, judge_coherence(stat, dep_stats, breadth).verdict, number.get(stat.package)))
-    described = [{"date": day.isoformat(), "number": i + 1, **c.to_dict()} for i, c in enumerate(clusters)]
-    return rows, described

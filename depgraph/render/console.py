@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
 
-from depgraph.resolve import Resolution
+if TYPE_CHECKING:
+    from depgraph.resolve import Resolution
 
 
 def resolution_table(resolution: Resolution) -> Table:

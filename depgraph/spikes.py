@@ -1,0 +1,179 @@
+"""Every package that spiked on a day, its verdict, and the clusters of packages that spiked together: the
+registry-wide scan behind ``depgraph spikes``, and the day's view of the store that ``depgraph explain`` builds on.
+
+Stats for every package come from one vectorised query per day (detect.day_stats); a spiking package's
+dependencies come from the release-metadata corpus, for the Python and platform most of its downloads came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from depgraph.candidates import CandidateSource
+from depgraph.detect import (
+    DayStat,
+    Signature,
+    SpikeParams,
+    co_spike_clusters,
+    day_stats,
+    index_median_ratio,
+    judge_coherence,
+    signatures,
+)
+from depgraph.downloads.releases import release
+from depgraph.downloads.store import Store, has_table
+from depgraph.environment import TargetEnvironment
+from depgraph.errors import BadInput
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one investigation looks at: the store, the day, the spike thresholds, the index whose downloads
+    are counted (``source``; None: every index in the store together), and where else to find releases."""
+
+    store: Store
+    day: date
+    params: SpikeParams
+    source: str | None
+    candidates: CandidateSource | None = None
+    _known: dict[str, DayStat] = field(default_factory=dict, compare=False, repr=False)
+    _downloaded: list[DayStat] = field(default_factory=list, compare=False, repr=False)
+
+    def stats(self, packages: list[str] | None = None, day: date | None = None) -> list[DayStat]:
+        """The named packages (default: every package downloaded that day) against their baselines on the
+        scope's day, or on another; on the scope's day each package is asked once."""
+        if day is not None and day != self.day:
+            return day_stats(self.store, day, self.params, packages=packages, source=self.source)
+        if packages is None:
+            if not self._downloaded:
+                self._downloaded.extend(day_stats(self.store, self.day, self.params, source=self.source))
+                self._known.update((s.package, s) for s in self._downloaded)
+            return list(self._downloaded)
+        missing = [p for p in packages if p not in self._known]
+        if missing:
+            self._known.update((s.package, s) for s in day_stats(self.store, self.day, self.params,
+                                                                 packages=missing, source=self.source))
+        return [self._known[p] for p in packages]
+
+
+def download_source(store: Store, index: str | None) -> str | None:
+    """The index whose downloads to count: ``index`` if the store has its logs; else the store's only one."""
+    found = [row[0] for row in store.query(
+        "SELECT DISTINCT source FROM downloads UNION SELECT DISTINCT source FROM download_counts ORDER BY 1")]
+    if index is not None:
+        if index not in found:
+            raise BadInput(f"the store has no downloads from index {index!r}",
+                           f"use one of: {', '.join(found) or '(none: ingest a log first)'}")
+        return index
+    return found[0] if len(found) == 1 else None
+
+
+def dominant(shares: dict[str, float]) -> str:
+    return max(sorted(shares), key=lambda value: shares[value])
+
+
+def target_environment(signature: Signature | None) -> TargetEnvironment:
+    """The environment most of the day's downloads came from (Python version and arch)."""
+    if signature is None:
+        return TargetEnvironment.create("3.7", "linux_armv7l")
+    python = dominant(signature.shares["python"])
+    arch = dominant(signature.shares["arch"])
+    python = python if python != "?" else "3.7"
+    return TargetEnvironment.create(python, f"linux_{arch}" if arch != "?" else "linux_armv7l")
+
+
+def dependencies_of(store: Store, name: str, version: str | None, target: TargetEnvironment,
+                  notes: list[str]) -> list[str]:
+    """Direct dependencies of the downloaded release for the target, from the release-metadata corpus."""
+    found = requirements_for(store, name, version, target)
+    if found is None:
+        notes.append(f"the release corpus has no metadata for {name} {version}: its dependencies are unknown")
+        return []
+    return sorted(found)
+
+
+def requirements_for(store: Store, name: str, version: str | None,
+                      target: TargetEnvironment) -> dict[str, str] | None:
+    """Package -> specifier of the release's requirements that apply to the target (None: not in the corpus)."""
+    found = release(store, name, version) if version and has_table(store, "releases") else None
+    if found is None:
+        return None
+    requirements: dict[str, str] = {}
+    for text in found.requires_dist:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if requirement.marker is None or requirement.marker.evaluate({**target.markers, "extra": ""}):
+            requirements[canonicalize_name(requirement.name)] = str(requirement.specifier)
+    return requirements
+
+
+@dataclass(frozen=True)
+class SpikeRow:
+    stat: DayStat
+    verdict: str
+    cluster: int | None  # the number of its cluster that day (1 is the largest)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.stat.to_dict()
+        return {"package": data["package"], "date": data["date"], "count": data["count"],
+                "baseline": data["baseline"], "ratio": data["ratio"], "excess": data["excess"],
+                "verdict": self.verdict, "cluster": self.cluster}
+
+
+@dataclass(frozen=True)
+class SpikeReport:
+    start: str
+    end: str
+    rows: tuple[SpikeRow, ...]
+    clusters: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"from": self.start, "to": self.end, "spikes": [r.to_dict() for r in self.rows],
+                "clusters": list(self.clusters)}
+
+
+def spike_report(store: Store, start: date, end: date, params: SpikeParams | None = None,
+                 index: str | None = None) -> SpikeReport:
+    """Every package that spiked on each day of [start, end], its verdict, and the day's clusters."""
+    params = params or SpikeParams()
+    if end < start:
+        raise BadInput(f"--from {start} is after --to {end}", "swap them")
+    source = download_source(store, index)
+    rows: list[SpikeRow] = []
+    clusters: list[dict[str, Any]] = []
+    day = start
+    while day <= end:
+        rows_of_day, clusters_of_day = _spikes_of_day(Scope(store, day, params, source))
+        rows += rows_of_day
+        clusters += clusters_of_day
+        day += timedelta(days=1)
+    return SpikeReport(start.isoformat(), end.isoformat(), tuple(rows), tuple(clusters))
+
+
+def _spikes_of_day(scope: Scope) -> tuple[list[SpikeRow], list[dict[str, Any]]]:
+    store, day = scope.store, scope.day
+    stats = {s.package: s for s in scope.stats()}
+    spiking = sorted((s for s in stats.values() if s.spike), key=lambda s: (-s.excess, s.package))
+    if not spiking:
+        return [], []
+    found = signatures(store, day, [s.package for s in spiking], scope.source)
+    clusters = co_spike_clusters(found)
+    number = {p: i + 1 for i, c in enumerate(clusters) for p in c.packages}
+    breadth = index_median_ratio(list(stats.values()))
+    rows = []
+    for stat in spiking:
+        versions = found[stat.package].shares["version"] if stat.package in found else {}
+        target = target_environment(found.get(stat.package))
+        dependencies = dependencies_of(store, stat.package, dominant(versions) if versions else None, target, [])
+        dep_stats = [stats.get(d) or DayStat(d, day.isoformat(), 0, 0.0, 0.0, None, 0.0, False, "no-spike")
+                     for d in dependencies]
+        rows.append(SpikeRow(stat, judge_coherence(stat, dep_stats, breadth).verdict, number.get(stat.package)))
+    described = [{"date": day.isoformat(), "number": i + 1, **c.to_dict()} for i, c in enumerate(clusters)]
+    return rows, described
