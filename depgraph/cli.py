@@ -133,7 +133,7 @@ def resolve(ctx: click.Context, fmt: str, **options: Any) -> None:
 @cli.command()
 @functools.partial(resolve_options, requirements_required=False)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Write .json (node-link), .dot, .svg, .png or .pdf.")
+              help="Write .json (node-link), .dot, .svg, .png, .pdf or .mmd (Mermaid).")
 @click.option("--installed", is_flag=True, help="Graph an installed environment instead (through pipdeptree).")
 @click.option("--interpreter", type=click.Path(dir_okay=False), help="With --installed: that Python, not this one.")
 @click.option("--pipdeptree", "pipdeptree_file", type=click.Path(path_type=Path),
@@ -143,10 +143,11 @@ def graph(ctx: click.Context, output: Path, installed: bool, interpreter: str | 
           **options: Any) -> None:
     """Write the dependency graph of REQUIREMENTS (or of an installed environment) to a file."""
     from depgraph.graph import graph_from_resolution, write_node_link
-    from depgraph.render.dot import dependency_dot, render_dot
+    from depgraph.render.dot import DIAGRAM_SUFFIXES, dependency_dot, write_diagram
+    from depgraph.render.mermaid import dependency_mermaid
 
-    if output.suffix.lower() not in (".json", ".dot", ".svg", ".png", ".pdf"):
-        raise BadInput(f"output {output} has an unknown extension", "use .json, .dot, .svg, .png or .pdf")
+    if output.suffix.lower() not in (".json", *DIAGRAM_SUFFIXES):
+        raise BadInput(f"output {output} has an unknown extension", "use .json, .dot, .svg, .png, .pdf or .mmd")
     chosen = [bool(options["requirements"]), installed, pipdeptree_file is not None]
     if sum(chosen) != 1:
         raise BadInput("graph needs exactly one of: REQUIREMENTS, --installed, --pipdeptree FILE",
@@ -161,7 +162,7 @@ def graph(ctx: click.Context, output: Path, installed: bool, interpreter: str | 
     if output.suffix.lower() == ".json":
         write_node_link(dependency_graph, output)
     else:
-        render_dot(dependency_dot(dependency_graph), output)
+        write_diagram(output, dependency_dot(dependency_graph), dependency_mermaid(dependency_graph))
     click.echo(f"wrote {output} ({dependency_graph.number_of_nodes()} packages, "
                f"{dependency_graph.number_of_edges()} requirements)", err=True)
 
@@ -305,10 +306,12 @@ def sample(name: str, output: Path | None, seed: int | None, do_ingest: bool, db
               help="Also consider these projects' recent releases as causes (read from PyPI; repeatable).")
 @click.option("--pypi-url", envvar="DEPGRAPH_PYPI_URL", help="PyPI's Simple API base URL.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--diagram", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the spike's dependency diagram: .dot, .svg, .png, .pdf or .mmd (Mermaid).")
 @db_option
 @click.pass_context
 def explain(ctx: click.Context, package: str, day: str, index: str | None, candidates: tuple[str, ...],
-            pypi_url: str | None, fmt: str, db: Path | None) -> None:
+            pypi_url: str | None, fmt: str, diagram: Path | None, db: Path | None) -> None:
     """Why did PACKAGE's downloads jump on a day? Verdict, evidence, and the release that explains it.
 
     Candidate causes come from the store's release corpus, from the projects depgraph has cached while
@@ -319,10 +322,20 @@ def explain(ctx: click.Context, package: str, day: str, index: str | None, candi
     from depgraph.downloads.store import open_store
     from depgraph.explain import explain as investigate
 
+    if diagram is not None:
+        from depgraph.render.dot import check_diagram_path
+
+        check_diagram_path(diagram)  # a bad file name fails before the investigation
     names = _names(candidates, "--candidates")
     source = CandidateSource(names, offline=ctx.obj["offline"], pypi_url=pypi_url)
     with open_store(db, read_only=True) as store:
         data = investigate(store, package, _date(day, "--date"), index=index, candidates=source).to_dict()
+    if diagram is not None:
+        from depgraph.render.dot import explanation_dot, write_diagram
+        from depgraph.render.mermaid import explanation_mermaid
+
+        write_diagram(diagram, explanation_dot(data), explanation_mermaid(data))
+        click.echo(f"wrote {diagram}", err=True)
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
         return

@@ -74,3 +74,26 @@ def test_spikes_lists_exactly_the_cluster(store: Path) -> None:
     assert sorted(row["package"] for row in data["spikes"]) == sorted(repinned())
     assert {row["verdict"] for row in data["spikes"]} == {"orphan-spike"}
     assert sorted(data["clusters"][0]["packages"]) == sorted(repinned())
+
+
+def test_the_diagram_shows_the_cluster_and_the_suspect(store: Path, tmp_path: Path) -> None:
+    import shutil
+    import xml.etree.ElementTree as ET
+
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed (the README's setup installs it)")
+    packages = repinned()
+    first = sorted(packages)[0]
+    for suffix in (".svg", ".mmd"):
+        out = tmp_path / f"spike{suffix}"
+        result = CliRunner().invoke(cli, ["explain", first, "--date", "2020-03-05", "--db", str(store),
+                                          "--diagram", str(out)])
+        assert result.exit_code == 0, result.output
+        text = out.read_text(encoding="utf-8")
+        if suffix == ".svg":
+            text = " ".join(t.text or "" for t in ET.fromstring(text).iter("{http://www.w3.org/2000/svg}text"))
+        assert all(name in text for name in packages)
+        assert event()["dependent"]["name"].lower() in text
+    refused = CliRunner().invoke(cli, ["explain", first, "--date", "2020-03-05", "--db", str(store),
+                                       "--diagram", str(tmp_path / "spike.gif")])
+    assert refused.exit_code == 2 and "spike.gif" in refused.stderr

@@ -62,7 +62,7 @@ def test_library_helpers_normalise_names() -> None:
     assert requirers(graph, "flask") == ["flask-login"]
 
 
-@pytest.mark.parametrize("suffix", [".json", ".dot", ".svg"])
+@pytest.mark.parametrize("suffix", [".json", ".dot", ".svg", ".mmd"])
 def test_graph_command_writes_each_format(replay: Replay, tmp_path: Path, suffix: str) -> None:
     if suffix == ".svg" and shutil.which("dot") is None:
         pytest.skip("Graphviz's dot is not installed (the README's setup installs it)")
@@ -75,6 +75,8 @@ def test_graph_command_writes_each_format(replay: Replay, tmp_path: Path, suffix
         assert {n["id"] for n in json.loads(text)["nodes"]} == names
     elif suffix == ".dot":
         assert text.startswith("digraph") and all(f'"{n}"' in text or f"\t{n} " in text for n in names)
+    elif suffix == ".mmd":
+        assert text.startswith("flowchart") and all(f'"{n}' in text for n in names)
     else:
         titles = {t.text for t in ET.fromstring(text).iter("{http://www.w3.org/2000/svg}title")}
         assert names <= titles
