@@ -384,6 +384,10 @@ def spikes(day: str | None, start: str | None, end: str | None, index: str | Non
 
     from depgraph.render.console import spikes_table
 
+    if not report.rows:
+        click.echo(f"no package spiked from {first} to {last}" if first != last else f"no package spiked on {first}",
+                   err=True)
+        return
     Console().print(spikes_table([row.to_dict() for row in report.rows]))
 
 

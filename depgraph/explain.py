@@ -34,6 +34,8 @@ from depgraph.explicit_index import ExplicitIndex, explain_index_mix
 from depgraph.sources.simple import ReleaseFile, parse_distribution_filename
 from depgraph.spikes import (
     Scope,
+    check_days,
+    check_known,
     dependencies_of,
     dominant,
     download_source,
@@ -146,6 +148,8 @@ def explain(store: Store, package: str, day: date, params: SpikeParams | None = 
     if name is None:
         raise BadInput(f"package {package!r} is not a valid project name", "use e.g. zope-interface")
     scope = Scope(store, day, params or SpikeParams(), download_source(store, index), candidates)
+    check_days(store, day, day)
+    check_known(store, name)
     (stat,) = scope.stats([name])
     history = tuple(row.downloads for row in download_counts(
         store, [name], day - timedelta(days=SPARKLINE_DAYS - 1), day, source=scope.source).rows)

@@ -114,6 +114,31 @@ def requirements_for(store: Store, name: str, version: str | None,
     return requirements
 
 
+def check_days(store: Store, start: date, end: date, option: str = "--date") -> None:
+    """Refuse days the store holds no downloads for: a day outside the logs is not a quiet day."""
+    from depgraph.downloads.queries import store_range
+
+    held = store_range(store)
+    if held is None:
+        raise BadInput(f"the store at {store.path} holds no downloads yet", "ingest a log first: depgraph ingest FILE")
+    first, last = held
+    if start < first or end > last:
+        asked = f"{option} {start}" if start == end else f"{start} to {end}"
+        raise BadInput(f"{asked} is outside the store's downloads ({first} to {last})",
+                       "pick a day inside that range, or ingest the logs of that day")
+
+
+def check_known(store: Store, package: str) -> None:
+    """Refuse a package the store has never heard of (no downloads, no counts, no releases): likely a typo."""
+    tables = ["SELECT 1 FROM downloads WHERE package = $name", "SELECT 1 FROM download_counts WHERE package = $name"]
+    if has_table(store, "releases"):
+        tables.append("SELECT 1 FROM releases WHERE name = $name")
+    found = store.connection.execute(f"SELECT EXISTS ({' UNION ALL '.join(tables)})", {"name": package}).fetchone()
+    if not found or not found[0]:
+        raise BadInput(f"the store has no downloads of {package!r}",
+                       "check the name; `depgraph top --date D` lists the packages of a day")
+
+
 @dataclass(frozen=True)
 class SpikeRow:
     stat: DayStat
@@ -146,6 +171,7 @@ def spike_report(store: Store, start: date, end: date, params: SpikeParams | Non
     if end < start:
         raise BadInput(f"--from {start} is after --to {end}", "swap them")
     source = download_source(store, index)
+    check_days(store, start, end)
     rows: list[SpikeRow] = []
     clusters: list[dict[str, Any]] = []
     day = start

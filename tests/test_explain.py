@@ -97,3 +97,24 @@ def test_the_diagram_shows_the_cluster_and_the_suspect(store: Path, tmp_path: Pa
     refused = CliRunner().invoke(cli, ["explain", first, "--date", "2020-03-05", "--db", str(store),
                                        "--diagram", str(tmp_path / "spike.gif")])
     assert refused.exit_code == 2 and "spike.gif" in refused.stderr
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["explain", "flask-login", "--date", "2030-01-01"], "--date 2030-01-01 is outside the store's downloads"),
+    (["explain", "no-such-package", "--date", "2020-03-05"], "no downloads of 'no-such-package'"),
+    (["explain", "flask-login", "--date", "2020-02-30"], "--date '2020-02-30' is not a date"),
+    (["spikes", "--from", "2030-01-01", "--to", "2030-01-02"], "outside the store's downloads"),
+    (["spikes", "--from", "2020-03-05", "--to", "2020-03-01"], "after --to"),
+    (["explain", "flask-login", "--date", "2020-03-05", "--index", "pypi"], "no downloads from index 'pypi'"),
+])
+def test_bad_days_names_and_indexes_are_one_line_usage_errors(store: Path, args: list[str], needle: str) -> None:
+    result = CliRunner().invoke(cli, [*args, "--db", str(store)])
+    assert result.exit_code == 2, result.output
+    assert needle in result.stderr and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.output
+
+
+def test_a_day_without_spikes_says_so(store: Path) -> None:
+    result = CliRunner().invoke(cli, ["spikes", "--date", "2020-03-03", "--db", str(store)])
+    assert result.exit_code == 0
+    assert result.stderr.strip() == "no package spiked on 2020-03-03" and result.stdout == ""

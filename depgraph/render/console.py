@@ -68,6 +68,10 @@ def explanation_renderables(data: dict[str, Any]) -> list[Any]:
                                     + (f", {downloads['ratio']:.1f}x" if downloads["ratio"] else ""))]
     out.append(Text(f"last 28 days  {sparkline(data['history'])}  ({min(data['history'], default=0):,} to "
                     f"{max(data['history'], default=0):,} a day)"))
+    excess = data.get("signature", {}).get("python_excess") or {}
+    if excess:
+        out.append(Text("excess by Python  " + ", ".join(f"{version} {share:.0%}" for version, share in
+                                                           sorted(excess.items(), key=lambda item: -item[1]))))
     if data["dependencies"]:
         out.append(rows_table([{"dependency": d["package"], "downloads": d["count"],
                                 "baseline": round(d["baseline"]), "excess": round(d["excess"])}
