@@ -73,6 +73,11 @@ def resolve_options(function: Callable[..., Any], requirements_required: bool = 
     return function
 
 
+def db_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="DEPGRAPH_DB",
+                        help="The download store (default: downloads.duckdb in the user data directory).")(function)
+
+
 def _resolve(ctx: click.Context, requirements: tuple[str, ...], date: str | None, python: str | None,
              platform: str | None, indexes: tuple[str, ...], pypi_url: str | None, piwheels_url: str | None,
              refresh: bool):
@@ -138,9 +143,12 @@ def resolve(ctx: click.Context, fmt: str, **options: Any) -> None:
 @click.option("--interpreter", type=click.Path(dir_okay=False), help="With --installed: that Python, not this one.")
 @click.option("--pipdeptree", "pipdeptree_file", type=click.Path(path_type=Path),
               help="Graph the environment saved by `pipdeptree --json` or `--json-tree` (e.g. from a Raspberry Pi).")
+@click.option("--downloads", "with_downloads", is_flag=True,
+              help="Label and colour each package by its downloads on --date against its baseline, from the store.")
+@db_option
 @click.pass_context
 def graph(ctx: click.Context, output: Path, installed: bool, interpreter: str | None, pipdeptree_file: Path | None,
-          **options: Any) -> None:
+          with_downloads: bool, db: Path | None, **options: Any) -> None:
     """Write the dependency graph of REQUIREMENTS (or of an installed environment) to a file."""
     from depgraph.graph import graph_from_resolution, write_node_link
     from depgraph.render.dot import DIAGRAM_SUFFIXES, dependency_dot, write_diagram
@@ -148,6 +156,9 @@ def graph(ctx: click.Context, output: Path, installed: bool, interpreter: str | 
 
     if output.suffix.lower() not in (".json", *DIAGRAM_SUFFIXES):
         raise BadInput(f"output {output} has an unknown extension", "use .json, .dot, .svg, .png, .pdf or .mmd")
+    if with_downloads and not options["date"]:
+        raise BadInput("--downloads needs --date D (the day whose downloads to show)",
+                       "e.g. depgraph graph OctoPrint==1.4.0 --date 2020-03-05 --downloads -o spike.svg")
     chosen = [bool(options["requirements"]), installed, pipdeptree_file is not None]
     if sum(chosen) != 1:
         raise BadInput("graph needs exactly one of: REQUIREMENTS, --installed, --pipdeptree FILE",
@@ -159,17 +170,20 @@ def graph(ctx: click.Context, output: Path, installed: bool, interpreter: str | 
                             else graph_from_environment(interpreter))
     else:
         dependency_graph = graph_from_resolution(_resolve(ctx, **options))
+    stats = None
+    if with_downloads:
+        from depgraph.downloads.store import open_store
+        from depgraph.spikes import download_stats
+
+        with open_store(db, read_only=True) as store:
+            stats = download_stats(store, _date(options["date"], "--date"), sorted(dependency_graph.nodes))
     if output.suffix.lower() == ".json":
         write_node_link(dependency_graph, output)
     else:
-        write_diagram(output, dependency_dot(dependency_graph), dependency_mermaid(dependency_graph))
+        write_diagram(output, dependency_dot(dependency_graph, stats=stats),
+                      dependency_mermaid(dependency_graph, stats=stats))
     click.echo(f"wrote {output} ({dependency_graph.number_of_nodes()} packages, "
                f"{dependency_graph.number_of_edges()} requirements)", err=True)
-
-
-def db_option(function: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="DEPGRAPH_DB",
-                        help="The download store (default: downloads.duckdb in the user data directory).")(function)
 
 
 def _date(value: str | None, option: str) -> Any:

@@ -114,6 +114,14 @@ def requirements_for(store: Store, name: str, version: str | None,
     return requirements
 
 
+def download_stats(store: Store, day: date, packages: list[str], index: str | None = None) -> dict[str, dict]:
+    """Each package's downloads on ``day`` against its baseline (count, baseline, ratio, spike), for drawing a
+    dependency graph coloured by that day's downloads."""
+    check_days(store, day, day)
+    source = download_source(store, index)
+    return {s.package: s.to_dict() for s in day_stats(store, day, packages=packages, source=source)}
+
+
 def check_days(store: Store, start: date, end: date, option: str = "--date") -> None:
     """Refuse days the store holds no downloads for: a day outside the logs is not a quiet day."""
     from depgraph.downloads.queries import store_range

@@ -118,3 +118,18 @@ def test_a_day_without_spikes_says_so(store: Path) -> None:
     result = CliRunner().invoke(cli, ["spikes", "--date", "2020-03-03", "--db", str(store)])
     assert result.exit_code == 0
     assert result.stderr.strip() == "no package spiked on 2020-03-03" and result.stdout == ""
+
+
+def test_graph_with_downloads_labels_each_package_with_the_day(store: Path, replay, tmp_path: Path) -> None:
+    dependent = event()["dependent"]
+    out = tmp_path / "graph.dot"
+    result = CliRunner().invoke(cli, ["graph", f"{dependent['name']}=={dependent['version']}", "--date", "2020-03-05",
+                                      "--python", "2.7", "--platform", "linux_armv7l", "--downloads",
+                                      "--db", str(store), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    counts = {row["package"]: row["count"] for row in run(store, "spikes", "--date", "2020-03-05")["spikes"]}
+    assert all(f"{count:,} / baseline" in text for count in counts.values())
+    assert "did not follow" in text
+    missing_date = CliRunner().invoke(cli, ["graph", "flask", "--downloads", "--db", str(store), "-o", str(out)])
+    assert missing_date.exit_code == 2 and "--downloads needs --date" in missing_date.stderr
