@@ -149,11 +149,11 @@ def _range(store: Store, options: ChartOptions, before: int, after: int) -> tupl
     return start, end
 
 
-def spiking_packages(store: Store, day: date) -> tuple[str, ...]:
+def spiking_packages(store: Store, day: date, source: str | None = None) -> tuple[str, ...]:
     """The cluster of the package with the largest excess on ``day`` (empty when nothing spiked)."""
     from depgraph.spikes import spike_report
 
-    report = spike_report(store, day, day)
+    report = spike_report(store, day, day, index=source)
     if not report.rows:
         return ()
     number = report.rows[0].cluster
@@ -183,12 +183,12 @@ class Group:
 def _group(store: Store, options: ChartOptions, required: bool = True) -> Group:
     from depgraph.detect import day_stats
 
-    packages = tuple(canonical_list(list(options.packages))) or spiking_packages(store, options.day)
+    packages = tuple(canonical_list(list(options.packages))) or spiking_packages(store, options.day, options.source)
     if not packages:
         if required:
             raise BadInput(f"no package spiked on {options.day}", "name the packages with --package")
         return Group(())
-    stats = day_stats(store, options.day, packages=list(packages))
+    stats = day_stats(store, options.day, packages=list(packages), source=options.source)
     return Group(packages, all(stat.spike for stat in stats))
 
 

@@ -21,13 +21,16 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from depgraph.downloads.filenames import canonical_name
 from depgraph.downloads.store import Store
 from depgraph.downloads.totals import ingested_files
 from depgraph.errors import BadInput, DepgraphError
 from depgraph.render.charts import chart_figure, data_note, figure_bytes
+
+if TYPE_CHECKING:
+    from depgraph.candidates import CandidateSource
 
 IMAGES = "images"
 HTML_FILE = "index.html"
@@ -98,12 +101,13 @@ class ReportResult:
 
 # --- writing -----------------------------------------------------------------------------------------------------
 
-def write_report(store: Store, day: date, out_dir: Path, package: str | None = None,
-                 note: str | None = None) -> ReportResult:
+def write_report(store: Store, day: date, out_dir: Path, package: str | None = None, note: str | None = None,
+                 index: str | None = None, candidates: CandidateSource | None = None) -> ReportResult:
     """Investigate ``day`` (``package``'s spike, or the package with the largest excess that day) and write the
-    HTML and Markdown reports into ``out_dir``. ``note`` replaces the data-source note read from the store."""
+    HTML and Markdown reports into ``out_dir``. ``note`` replaces the data-source note read from the store;
+    ``index`` and ``candidates`` are ``explain``'s (whose downloads to count; where else to read releases)."""
     note = data_note(store) if note is None else note
-    found = _investigation(store, day, package)
+    found = _investigation(store, day, package, index, candidates)
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     if out_dir.exists() and not out_dir.is_dir():
@@ -152,17 +156,20 @@ def _own_image_names() -> tuple[str, ...]:
 @dataclass(frozen=True)
 class Investigation:
     package: str | None
+    source: str | None  # whose downloads are counted (None: every index in the store)
     explanation: dict[str, Any] | None  # Explanation.to_dict()
     spikes: tuple[dict[str, Any], ...]  # every spike of the day (SpikeRow.to_dict())
     packages: tuple[str, ...]  # the packages the charts follow: the cluster, or the package alone
     compare: date | None  # the day before the spike began
 
 
-def _investigation(store: Store, day: date, package: str | None) -> Investigation:
+def _investigation(store: Store, day: date, package: str | None, index: str | None,
+                   candidates: CandidateSource | None) -> Investigation:
     from depgraph.explain import explain
-    from depgraph.spikes import spike_report
+    from depgraph.spikes import download_source, spike_report
 
-    spikes = tuple(row.to_dict() for row in spike_report(store, day, day).rows)
+    source = download_source(store, index)
+    spikes = tuple(row.to_dict() for row in spike_report(store, day, day, index=index).rows)
     if package is not None:
         name = canonical_name(package)
         if name is None:
@@ -171,11 +178,11 @@ def _investigation(store: Store, day: date, package: str | None) -> Investigatio
     elif spikes:
         package = max(spikes, key=lambda row: (row["excess"], row["package"]))["package"]
     if package is None:
-        return Investigation(None, None, spikes, (), None)
-    data = explain(store, package, day).to_dict()
+        return Investigation(None, source, None, spikes, (), None)
+    data = explain(store, package, day, index=index, candidates=candidates).to_dict()
     start = data.get("spike_start")
     compare = date.fromisoformat(start[:10]) - timedelta(days=1) if start else None
-    return Investigation(package, data, spikes, tuple(data["cluster"]) or (package,), compare)
+    return Investigation(package, source, data, spikes, tuple(data["cluster"]) or (package,), compare)
 
 
 def _title(day: date, found: Investigation) -> str:
@@ -208,7 +215,7 @@ def _draw_pictures(store: Store, day: date, found: Investigation, note: str, ima
     kinds = CHART_ORDER if found.package else INDEX_CHARTS
     pictures = []
     for number, kind in enumerate(kinds, start=1):
-        params: dict[str, Any] = {"day": day, "note": note}
+        params: dict[str, Any] = {"day": day, "note": note, "source": found.source}
         if found.package:
             params.update(packages=found.packages, compare=found.compare)
         data = figure_bytes(chart_figure(kind, store, **params), "svg")
