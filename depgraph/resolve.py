@@ -50,6 +50,8 @@ def parse_requirement(text: str) -> Requirement:
         reason = str(exc).splitlines()[0]
         raise BadInput(f"requirement {text!r} is not valid PEP 508 ({reason})",
                        "use e.g. 'requests==2.23.0'") from exc
+    if any(not spec.version.strip() for spec in requirement.specifier):  # packaging lets "foo===" through
+        raise BadInput(f"requirement {text!r} has an operator without a version", "use e.g. 'requests==2.23.0'")
     if requirement.url:
         raise BadInput(f"requirement {text!r} is a direct URL; depgraph resolves names on indexes",
                        "give a name and version instead, e.g. 'requests==2.23.0'")
