@@ -405,6 +405,77 @@ def spikes(day: str | None, start: str | None, end: str | None, index: str | Non
     Console().print(spikes_table([row.to_dict() for row in report.rows]))
 
 
+# render.charts.KINDS, spelled out so that the CLI starts without importing matplotlib
+CHART_KINDS = ("daily", "hourly", "top", "cluster", "week", "totals")
+
+
+@cli.command()
+@click.argument("kind", type=click.Choice(CHART_KINDS))
+@click.option("--date", "day", required=True, help="The day the chart is about (YYYY-MM-DD).")
+@click.option("--from", "start", help="First day shown (default: around --date, by chart).")
+@click.option("--to", "end", help="Last day shown (default: around --date, by chart).")
+@click.option("--package", "packages", multiple=True, metavar="NAME[,NAME...]",
+              help="cluster, week, totals: the packages to follow; top: to highlight (default: the day's "
+                   "largest cluster of spiking packages; repeatable).")
+@click.option("--compare", help="top, week: the day to compare with (default: the day before the spike began).")
+@click.option("-n", "count", type=click.IntRange(min=1),
+              help="top: how many packages (default 10); week: how many popular packages (default 4).")
+@click.option("--index", help="Whose downloads to count (default: the store's only index, or all together).")
+@click.option("--note", help="The footnote (default: the data source, read from the store; '' for none).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="FILE.svg or FILE.png.")
+@db_option
+def chart(kind: str, day: str, start: str | None, end: str | None, packages: tuple[str, ...], compare: str | None,
+          count: int | None, index: str | None, note: str | None, output: Path, db: Path | None) -> None:
+    """Draw one of a spike's charts from the store: KIND is daily (downloads per day, spike days marked), hourly
+    (per hour), top (the top N of two days, same scale), cluster (the spiking packages day by day), week
+    (spiking vs most popular) or totals (the index with and without the spiking packages)."""
+    from depgraph.downloads.store import open_store
+    from depgraph.render.charts import write_chart
+    from depgraph.spikes import download_source
+
+    if output.suffix.lower() not in (".svg", ".png"):
+        raise BadInput(f"output {output} has an unknown extension", "use .svg or .png")
+    with open_store(db, read_only=True) as store:
+        write_chart(kind, store, output, day=_date(day, "--date"), start=_date(start, "--from"),
+                    end=_date(end, "--to"), packages=_names(packages, "--package"),
+                    compare=_date(compare, "--compare"), n=count, source=download_source(store, index), note=note)
+    click.echo(f"wrote {output}", err=True)
+
+
+@cli.command()
+@click.option("--date", "day", required=True, help="The day to report on (YYYY-MM-DD).")
+@click.option("--package", help="The package to investigate (default: the one with the largest excess that day).")
+@click.option("--index", help="Whose downloads to count (default: the store's only index, or all together).")
+@click.option("--candidates", "candidates", multiple=True, metavar="NAME[,NAME...]",
+              help="Also consider these projects' recent releases as causes (read from PyPI; repeatable).")
+@click.option("--pypi-url", envvar="DEPGRAPH_PYPI_URL", help="PyPI's Simple API base URL.")
+@click.option("--note", help="The data-source note (default: read from the store).")
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="The report's directory: index.html, report.md and images/ (replaced if there).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@db_option
+@click.pass_context
+def report(ctx: click.Context, day: str, package: str | None, index: str | None, candidates: tuple[str, ...],
+           pypi_url: str | None, note: str | None, out_dir: Path, fmt: str, db: Path | None) -> None:
+    """Write the report of a day's spike: index.html (self-contained) and report.md with its pictures: the
+    verdict, the numbers, six charts and the dependency diagram, the suspects, the index that served them."""
+    from depgraph.candidates import CandidateSource
+    from depgraph.downloads.store import open_store
+    from depgraph.render.report import write_report
+
+    source = CandidateSource(_names(candidates, "--candidates"), offline=ctx.obj["offline"], pypi_url=pypi_url)
+    with open_store(db, read_only=True) as store:
+        result = write_report(store, _date(day, "--date"), out_dir, package=package, note=note, index=index,
+                              candidates=source)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    found = f"{result.package}: {result.verdict}" if result.package else f"no package spiked on {result.day}"
+    click.echo(f"wrote {result.out_dir / 'index.html'} and {result.out_dir / 'report.md'} "
+               f"({len(result.pictures)} pictures; {found})", err=True)
+
+
 def _emit_rows(rows: list[dict[str, Any]], fmt: str, document: dict[str, Any]) -> None:
     if fmt == "json":
         click.echo(json.dumps(document, indent=2))
