@@ -17,7 +17,7 @@ from packaging.utils import canonicalize_name
 
 from depgraph.errors import IndexUnavailable, UnknownPackage
 from depgraph.sources.http import Http
-from depgraph.sources.simple import ReleaseFile, parse_distribution_filename
+from depgraph.sources.simple import ReleaseFile, is_web_url, parse_distribution_filename
 
 INDEX_NAME = "piwheels"
 RELEASED_FORMAT = "%Y-%m-%d %H:%M:%S"  # UTC, no zone; v0.19 of the API appended " UTC"
@@ -116,10 +116,13 @@ def piwheels_release_files(project: PiwheelsProject, site_url: str, index: str =
             parsed = parse_distribution_filename(wheel.filename)
             if parsed is None or parsed[2] != "wheel" or parsed[0] != wanted:
                 continue
+            url = file_url(site_url, project.package, wheel)
+            if not is_web_url(url):  # a file_url of another scheme (file:, ftp:) is not followed
+                continue
             name, version, _kind, tags = parsed
             found.append(ReleaseFile(
                 project=name, version=version, filename=wheel.filename,
-                url=file_url(site_url, project.package, wheel), kind="wheel", tags=tags,
+                url=url, kind="wheel", tags=tags,
                 requires_python=wheel.requires_python or None, upload_time=release.released,
                 yanked=release.yanked, size=wheel.filesize, sha256=wheel.filehash, has_metadata=False,
                 index=index,

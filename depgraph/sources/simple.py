@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from packaging.tags import Tag
 from packaging.utils import (
@@ -111,14 +111,21 @@ def fetch_project_page(http: Http, simple_url: str, project: str) -> ProjectPage
 
 
 def release_files(page: ProjectPage, project: str, index: str) -> list[ReleaseFile]:
-    """The page's wheels and sdists of ``project``; files of other projects or unparseable names are skipped."""
+    """The page's wheels and sdists of ``project``; files of other projects, unparseable names, and links that are
+    not http(s) (a page pointing at ``file:///etc/passwd``) are skipped."""
     wanted = canonicalize_name(project)
     return [f for f in (_release_file(pkg, index) for pkg in page.packages) if f and f.project == wanted]
 
 
+def is_web_url(url: str) -> bool:
+    """Whether ``url`` is an absolute http(s) URL: the only kind of file link depgraph follows."""
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 def _release_file(pkg, index: str) -> ReleaseFile | None:  # pkg: pypi_simple.DistributionPackage
     parsed = parse_distribution_filename(pkg.filename)
-    if parsed is None:
+    if parsed is None or not is_web_url(pkg.url):
         return None
     name, version, kind, tags = parsed
     return ReleaseFile(
