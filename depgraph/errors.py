@@ -40,3 +40,7 @@ class ResolutionFailed(DepgraphError):
 
 class StoreError(DepgraphError):
     """The download store is missing, busy, foreign or corrupt."""
+
+
+class CacheError(DepgraphError):
+    """A cache under depgraph's cache directory is not one depgraph can use (corrupt, foreign, unwritable)."""

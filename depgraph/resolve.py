@@ -27,6 +27,8 @@ from depgraph.environment import TargetEnvironment
 from depgraph.errors import BadInput, ResolutionFailed
 
 if TYPE_CHECKING:  # the sources (requests, pypi-simple, ...) load only when a resolution needs the network
+    from pathlib import Path
+
     from depgraph.sources.metadata import CoreMetadata
     from depgraph.sources.simple import ReleaseFile
 
@@ -429,11 +431,19 @@ def resolve_requirements(request: ResolveRequest, *, offline: bool = False, use_
             stored.unlink(missing_ok=True)
     resolution = _resolve_live(request, target, cutoff, offline, use_cache, progress)
     if final:
+        _keep(stored, resolution)
+    return resolution
+
+
+def _keep(stored: Path, resolution: Resolution) -> None:
+    """Cache a final resolution, atomically; a cache that cannot be written only costs the next run time."""
+    try:
         stored.parent.mkdir(parents=True, exist_ok=True)
         tmp = stored.with_suffix(".part")
         tmp.write_text(json.dumps(resolution.to_dict()), encoding="utf-8")
         tmp.replace(stored)
-    return resolution
+    except OSError:
+        return
 
 
 def _resolve_live(request: ResolveRequest, target: TargetEnvironment, cutoff: datetime | None, offline: bool,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -395,3 +396,31 @@ def test_a_server_error_while_the_cache_is_stale_serves_the_cache(index: FakeInd
     http = Http(tmp_path / "http", retries=0)
     assert http.get(index.url("/page")).text == "fresh"
     assert http.get(index.url("/page")).text == "fresh"
+
+
+# --- caches that cannot be used ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "content"), [("http.sqlite", b"not a database" * 100),
+                                               ("metadata.sqlite", b"not a database" * 100), ("metadata.sqlite", None)])
+def test_cli_a_corrupt_or_foreign_cache_is_named(index: FakeIndex, isolated_environment: Path, name: str,
+                                                 content: bytes | None) -> None:
+    index.add_wheel("demo", "1.0")
+    isolated_environment.mkdir(parents=True, exist_ok=True)
+    path = isolated_environment / name
+    if content is None:  # a SQLite file with a table of that name, but not depgraph's
+        connection = sqlite3.connect(path)
+        connection.execute("CREATE TABLE metadata (a INTEGER)")
+        connection.commit()
+        connection.close()
+    else:
+        path.write_bytes(content)
+    result = run_cli("resolve", "demo", "--index", index.simple_url)
+    assert_clean_failure(result, (1,), f"the cache {path} cannot be used", "DEPGRAPH_CACHE_DIR")
+    assert path.exists()  # named, not deleted
+
+
+def test_cli_a_cache_directory_that_is_a_file(index: FakeIndex, isolated_environment: Path) -> None:
+    index.add_wheel("demo", "1.0")
+    isolated_environment.write_text("a file where the cache directory should be")
+    result = run_cli("resolve", "demo", "--index", index.simple_url)
+    assert_clean_failure(result, (1,), "cannot be used", "DEPGRAPH_CACHE_DIR")

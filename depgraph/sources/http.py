@@ -12,6 +12,7 @@ them, so an endless or oversize answer is refused without being held in memory. 
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +26,7 @@ from urllib3.util.retry import Retry
 
 from depgraph import __version__
 from depgraph.errors import BadInput, IndexUnavailable
-from depgraph.sources.paths import cache_dir
+from depgraph.sources.paths import cache_dir, cache_error
 
 USER_AGENT = f"depgraph/{__version__}"
 DEFAULT_TIMEOUT = (10.0, 60.0)  # connect, read
@@ -123,19 +124,22 @@ class Http:
         self.retries = env_retries if retries is None else retries
         self.backoff = backoff
         self.max_bytes = env_max_bytes if max_bytes is None else max_bytes
-        path = cache_path or cache_dir() / "http"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.session = requests_cache.CachedSession(
-            str(path),
-            backend="sqlite",
-            cache_control=True,
-            expire_after=0 if not use_cache else -1,
-            allowable_codes=(200, 206),
-            match_headers=["Accept", "Range"],
-            only_if_cached=offline,
-            stale_if_error=True,
-            disabled=not use_cache,
-        )
+        self.cache_path = cache_path or cache_dir() / "http"
+        try:
+            self.cache_path.parent.mkdir(parents=True, exist_ok=True)
+            self.session = requests_cache.CachedSession(
+                str(self.cache_path),
+                backend="sqlite",
+                cache_control=True,
+                expire_after=0 if not use_cache else -1,
+                allowable_codes=(200, 206),
+                match_headers=["Accept", "Range"],
+                only_if_cached=offline,
+                stale_if_error=True,
+                disabled=not use_cache,
+            )
+        except (sqlite3.Error, OSError) as exc:
+            raise cache_error(self.cache_path.with_suffix(".sqlite"), exc) from exc
         self.session.headers["User-Agent"] = USER_AGENT
         adapter = _retrying_adapter(self.retries, backoff, max_wait)
         self.session.mount("http://", adapter)
@@ -176,7 +180,10 @@ class Http:
         def capped(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
             return read_capped(response, limit)
 
-        return self.session.get(url, headers=headers, timeout=self.timeout, hooks={"response": [capped]})
+        try:
+            return self.session.get(url, headers=headers, timeout=self.timeout, hooks={"response": [capped]})
+        except sqlite3.Error as exc:  # the cache broke under us: disk full, a file replaced
+            raise cache_error(self.cache_path.with_suffix(".sqlite"), exc) from exc
 
     def close(self) -> None:
         self.session.close()

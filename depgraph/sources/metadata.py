@@ -21,7 +21,7 @@ from packaging.version import InvalidVersion, Version
 from depgraph.sources.archives import ArchiveError, SdistMetadata, sdist_metadata, wheel_metadata
 from depgraph.sources.http import Http
 from depgraph.sources.names import LEADING_NAME
-from depgraph.sources.paths import cache_dir
+from depgraph.sources.paths import cache_dir, cache_error
 from depgraph.sources.simple import ReleaseFile
 
 DYNAMIC_REQUIRES_MIN = Version("2.2")  # Metadata 2.2 made sdist fields trustworthy unless marked Dynamic
@@ -164,11 +164,15 @@ class MetadataCache:
 
     def __init__(self, path: Path | None = None) -> None:
         path = path or cache_dir() / "metadata.sqlite"
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self._db.execute("SELECT key, value FROM metadata LIMIT 0")  # a table of that name, but not ours
+        except (sqlite3.Error, OSError) as exc:
+            raise cache_error(path, exc) from exc
 
     @staticmethod
     def key(file: ReleaseFile) -> str:
