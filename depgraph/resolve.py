@@ -291,6 +291,19 @@ def applicable_requirements(metadata: CoreMetadata, extras: frozenset[str],
     return applying
 
 
+def unevaluable_markers(metadata: CoreMetadata, target: TargetEnvironment) -> list[str]:
+    """Requirements whose marker cannot be evaluated (``python_version ~= ''``): the resolver leaves them out."""
+    environment = {**target.markers, "extra": ""}
+    found = []
+    for requirement in metadata.requirements():
+        try:
+            if requirement.marker is not None:
+                requirement.marker.evaluate(environment)
+        except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
+            found.append(str(requirement))
+    return found
+
+
 def _marker_holds(requirement: Requirement, environment: dict[str, str]) -> bool:
     try:
         return bool(requirement.marker and requirement.marker.evaluate(environment))
@@ -356,6 +369,8 @@ def _resolution(roots: list[Requirement], mapping: Mapping[str, Candidate], prov
             warnings.append(f"{candidate.name} {candidate.version}: dependencies unknown ({metadata.unknown_reason})")
         warnings.extend(f"{candidate.name} {candidate.version}: Requires-Dist {line!r} is not valid PEP 508; "
                         "its version bound is ignored" for line in metadata.invalid_lines)
+        warnings.extend(f"{candidate.name} {candidate.version}: Requires-Dist {line!r} has a marker that cannot be "
+                        "evaluated; it is left out" for line in unevaluable_markers(metadata, provider.target))
         packages.append(_resolved_package(candidate, file, metadata, sorted(extras_of[candidate.name])))
     return Resolution(
         roots=tuple(sorted({canonicalize_name(r.name) for r in roots})),
