@@ -153,17 +153,7 @@ class Http:
         The body may be at most ``max_bytes`` (default: the client's cap); a body cut short is asked for again,
         as often as a failed connection is.
         """
-        limit = self.max_bytes if max_bytes is None else max_bytes
-        attempt = 0
-        while True:
-            try:
-                response = self._send(url, headers or {}, limit)
-                break
-            except requests.exceptions.RequestException as exc:
-                if not _cut_short(exc) or attempt >= self.retries:
-                    raise _unavailable(url, exc) from exc
-                attempt += 1
-                time.sleep(min(self.backoff * (attempt - 1), MAX_WAIT))
+        response = self._fetch(url, headers or {}, self.max_bytes if max_bytes is None else max_bytes)
         for hook in self.response_hooks:
             hook(response)
         if self.offline and response.status_code == OFFLINE_STATUS:
@@ -171,10 +161,25 @@ class Http:
             raise IndexUnavailable(f"offline, and not in the cache: {what}", "run once without --offline")
         if response.status_code in ok or response.status_code == 404:
             return response
+        raise self._status_error(url, response)
+
+    def _fetch(self, url: str, headers: dict[str, str], limit: int) -> requests.Response:
+        """The response, asking again for a body cut short; any other failure becomes IndexUnavailable."""
+        attempt = 0
+        while True:
+            try:
+                return self._send(url, headers, limit)
+            except requests.exceptions.RequestException as exc:
+                if not _cut_short(exc) or attempt >= self.retries:
+                    raise _unavailable(url, exc) from exc
+                attempt += 1
+                time.sleep(min(self.backoff * (attempt - 1), MAX_WAIT))
+
+    def _status_error(self, url: str, response: requests.Response) -> IndexUnavailable:
         status = f"HTTP {response.status_code} {response.reason or ''}".rstrip()
-        retried = f", still after {self.retries} retries" if response.status_code in RETRY_STATUSES and self.retries \
-            else ""
-        raise IndexUnavailable(f"{url}: {status}{retried}", "try again later, or check the index URL")
+        retried = self.retries and response.status_code in RETRY_STATUSES
+        return IndexUnavailable(f"{url}: {status}{f', still after {self.retries} retries' if retried else ''}",
+                                "try again later, or check the index URL")
 
     def _send(self, url: str, headers: dict[str, str], limit: int) -> requests.Response:
         def capped(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
