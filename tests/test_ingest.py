@@ -389,6 +389,33 @@ def test_a_large_generated_log_is_counted_exactly(tmp_path: Path, store: Store) 
     assert stored_counts(store) == expected
 
 
+def test_the_first_bad_rows_of_a_long_file_are_named_in_file_order(tmp_path: Path, store: Store) -> None:
+    """The numbered scan that names the first bad rows stops early: over a plain CSV read in parallel (several
+    buffers), with bad rows only far into the file, it must still name the first ones by line."""
+    path = write_piwheels_log(tmp_path / "long.csv", random.Random(6), 250_000, columns=PIWHEELS_COLUMNS)
+    lines = path.read_text().splitlines()
+    bad_lines = [120_001, 130_003, 190_000, 200_500, 240_000, 245_000, 249_000]
+    for line in bad_lines:
+        lines[line - 1] = lines[line - 1].replace(".whl,", ".txt,", 1)
+    path.write_text("\n".join(lines) + "\n")
+    report = ingest_file(store, path)
+    assert report.rejected == len(bad_lines)
+    assert [example.line for example in report.examples] == bad_lines[:SHOWN_REJECTS]
+    assert report.rows == len(lines) - 1 - len(bad_lines)
+
+
+def test_a_user_agent_field_holding_the_key_separator_is_refused_by_line(tmp_path: Path, store: Store) -> None:
+    lines = PIWHEELS_FILES[0].read_text().splitlines()
+    fields = lines[1].split(",")
+    fields[4] = "Raspbian\x1fGNU/Linux"  # distro_name
+    path = tmp_path / "separator.csv"
+    path.write_text("\n".join([lines[0], ",".join(fields), *lines[2:]]) + "\n")
+    report = ingest_file(store, path)
+    assert [(e.line, e.reason) for e in report.examples] == [(2, "a user-agent field holds the control character "
+                                                                  "U+001F")]
+    assert (report.rows, report.rejected) == (len(lines) - 2, 1)
+    assert store.query("SELECT count(*) FROM downloads") == [(report.rows,)]
+
 WHEELS = ("Flask_Login-0.5.0-py2.py3-none-any.whl", "Markdown-3.2.1-py2.py3-none-any.whl",
           "sentry_sdk-0.14.2-py2.py3-none-any.whl", "semantic_version-2.8.4-py2.py3-none-any.whl",
           "numpy-1.18.1-cp37-cp37m-linux_armv7l.whl", "Flask-1.1.1-py2.py3-none-any.whl")

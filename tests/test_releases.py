@@ -159,13 +159,15 @@ INSERT INTO ingested_files VALUES ('aa11', 'log.csv', 'piwheels', 'piwheels', 2,
                                   ('bb22', 'counts.csv', 'counts', 'counts', 1, 0, '2020-03-06 09:01:00');
 INSERT INTO downloads VALUES
     ('piwheels', '2020-03-05 10:00:00', 'flask-login', '0.5.0', 'wheel', 'Flask_Login-0.5.0-py2.py3-none-any.whl',
-     '3.7', '3.7.3', 'CPython', 'armv7l', 'Linux', 'Raspbian GNU/Linux', '10', 'pip', '18.1', 'abcd', 'aa11'),
+     '3.7', '3.7.3', 'CPython', 'armv7l', 'Linux', 'Raspbian GNU/Linux', '10', 'pip', '18.1', '0a1b2c3d4e5f6789',
+     'aa11'),
     ('piwheels', '2020-03-05 11:00:00', 'markdown', '3.2.1', 'wheel', 'Markdown-3.2.1-py2.py3-none-any.whl',
      '2.7', '2.7.16', 'CPython', 'armv6l', 'Linux', 'Raspbian GNU/Linux', '10', 'pip', '18.1', NULL, 'aa11');
 INSERT INTO download_counts VALUES ('counts', '2020-03-05', 'flask-login', 'total', NULL, NULL, NULL, NULL, NULL, 7,
                                     'bb22');
 """
 V1_TABLES = ("depgraph_meta", "ingested_files", "downloads", "download_counts")
+V1_INGESTED_FILES = "sha256, name, format, source, rows, rejected, ingested_at"
 
 
 def version_1_store(path: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -179,11 +181,15 @@ def version_1_store(path: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def tables_of(store: Store, tables: tuple[str, ...]) -> dict[str, list[tuple[Any, ...]]]:
-    return {table: sorted(store.query(f"SELECT * FROM {table}"), key=repr) for table in tables}
+    """The tables' rows, with the columns schema 1 had (schema 3 numbers ingested_files: ``id``)."""
+    def columns(table: str) -> str:
+        return V1_INGESTED_FILES if table == "ingested_files" else "*"
+
+    return {table: sorted(store.query(f"SELECT {columns(table)} FROM {table}"), key=repr) for table in tables}
 
 
 def test_a_new_store_has_the_releases_table(store: Store) -> None:
-    assert SCHEMA_VERSION == 2 and store.meta("schema_version") == "2"
+    assert SCHEMA_VERSION == 3 and store.meta("schema_version") == "3"
     columns = store.query("SELECT column_name, data_type FROM information_schema.columns "
                           "WHERE table_name = 'releases' ORDER BY ordinal_position")
     assert dict(columns) == {"source": "VARCHAR", "name": "VARCHAR", "display_name": "VARCHAR",
@@ -208,6 +214,18 @@ def test_a_version_1_store_is_migrated_in_place_with_its_data(tmp_path: Path) ->
     assert {t: after[t] for t in V1_TABLES[1:]} == {t: before[t] for t in V1_TABLES[1:]}
 
 
+def test_downloads_ingested_after_the_migration_join_the_migrated_ones(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    before = version_1_store(path)
+    with open_store(path) as store:
+        report = ingest_file(store, LOGS / "piwheels-2020-03.csv")
+        by_file = dict(store.query("SELECT file_sha256, count(*) FROM downloads GROUP BY 1"))
+        assert by_file == {"aa11": len(before["downloads"]), report.sha256: report.rows}
+        assert [row[0] for row in store.query("SELECT id FROM ingested_files ORDER BY ingested_at")] == [1, 2, 3]
+        migrated = store.query("SELECT * FROM downloads WHERE file_sha256 = 'aa11'")
+    assert sorted(migrated, key=repr) == before["downloads"]
+
+
 def test_a_version_1_store_opened_read_only_is_left_as_it_is(tmp_path: Path) -> None:
     path = tmp_path / "old.duckdb"
     before = version_1_store(path)
@@ -225,7 +243,7 @@ def test_a_failing_migration_leaves_the_store_as_it_was(tmp_path: Path, monkeypa
     before = version_1_store(path)
     broken = {**store_module.MIGRATIONS, 1: store_module.RELEASES_TABLE + "CREATE TABLE downloads (x INTEGER);"}
     monkeypatch.setattr(store_module, "MIGRATIONS", broken)
-    with pytest.raises(StoreError, match="from schema 1 to 2") as error:
+    with pytest.raises(StoreError, match=f"from schema 1 to {SCHEMA_VERSION}") as error:
         open_store(path)
     assert str(path) in error.value.message
     monkeypatch.undo()
@@ -245,7 +263,8 @@ def test_a_store_without_a_schema_version_gets_the_whole_schema(tmp_path: Path) 
     connection.close()
     with open_store(path) as store:
         assert store.meta("schema_version") == str(SCHEMA_VERSION)
-        assert {"releases", *V1_TABLES} <= {row[0] for row in store.query("SELECT table_name FROM duckdb_tables()")}
+        relations = store.query("SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views()")
+        assert {"releases", *V1_TABLES} <= {row[0] for row in relations}
 
 # --- detection ------------------------------------------------------------------------------------------------
 

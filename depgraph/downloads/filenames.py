@@ -31,20 +31,22 @@ def parse_filename(filename: str | None) -> tuple[str | None, str | None, str | 
     return None, None, None, "not a wheel or sdist name"
 
 
-def register_filenames(connection: duckdb.DuckDBPyConnection, relation: str) -> None:
-    """Create temp table ``filenames(filename, package, version, kind, reason)`` for ``relation``'s filenames.
+def register_filenames(connection: duckdb.DuckDBPyConnection, relation: str, table: str = "filenames") -> None:
+    """Create temp table ``table(file, package, version, file_kind, filename, reason)`` for ``relation``'s
+    filenames (column ``file``); ``file`` and ``filename`` are the same, ``package`` NULL and ``reason`` set when
+    the name is not a valid wheel or sdist name.
 
     ``relation`` is a table name or a parenthesised query; DuckDB streams it and hands over only the distinct
     filenames (a few thousand even for a month of piwheels), each parsed once.
     """
-    distinct = [row[0] for row in connection.execute(f"SELECT DISTINCT filename FROM {relation}").fetchall()]
-    connection.execute("CREATE OR REPLACE TEMP TABLE filenames (filename VARCHAR, package VARCHAR, "
-                       "version VARCHAR, kind VARCHAR, reason VARCHAR)")
+    distinct = [row[0] for row in connection.execute(f"SELECT DISTINCT file FROM {relation}").fetchall()]
+    connection.execute(f"CREATE OR REPLACE TEMP TABLE {table} (file VARCHAR, package VARCHAR, version VARCHAR, "
+                       "file_kind VARCHAR, filename VARCHAR, reason VARCHAR)")
     rows = [(name, *parse_filename(name)) for name in distinct if name is not None]
     if rows:
         columns = list(zip(*rows, strict=True))  # one statement for all rows: executemany runs one per row
-        connection.execute("INSERT INTO filenames SELECT unnest($1), unnest($2), unnest($3), unnest($4), unnest($5)",
-                           [list(c) for c in columns])
+        connection.execute(f"INSERT INTO {table} SELECT unnest($1), unnest($2), unnest($3), unnest($4), unnest($1), "
+                           "unnest($5)", [list(c) for c in columns])
 
 
 def canonical_name(raw: str | None) -> str | None:

@@ -100,13 +100,17 @@ def ingest_file(store: Store, path: Path, fmt: str = "auto", *, strict: bool = F
     connection.execute("SET TimeZone = 'UTC'")  # times with a zone are converted to UTC, times without one are UTC
     connection.execute("BEGIN")
     try:
+        # recorded first, so that the rows read can name it (download_events.ingest); counts filled in at the end
+        connection.execute("INSERT INTO ingested_files (sha256, name, format, source, rows, rejected, ingested_at, "
+                           "id) SELECT ?, ?, ?, ?, 0, 0, now(), coalesce(max(id), 0) + 1 FROM ingested_files",
+                           [digest, path.name, fmt, source])
         _read(READERS[fmt], store, path, digest, report, source)
         if strict and report.rejected:
             first = report.examples[0]
             raise BadInput(f"{path}: {report.rejected} rows cannot be read (first: {first.describe()})",
                            "fix them, or drop --strict; nothing was stored")
-        connection.execute("INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, now())",
-                           [digest, path.name, fmt, source, report.rows, report.rejected])
+        connection.execute("UPDATE ingested_files SET rows = ?, rejected = ? WHERE sha256 = ?",
+                           [report.rows, report.rejected, digest])
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")

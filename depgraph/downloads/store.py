@@ -1,6 +1,11 @@
 """The download store: one DuckDB file with per-event rows, per-period counts and release metadata.
 
 A file that is not a depgraph store is refused, never overwritten; an older schema is migrated in place.
+
+Events are narrow (``download_events``: time, file key, user-agent key, client hash, ingested file) because
+writing them is most of an ingest's time; what a file is (package, version, kind, filename) and who asked for it
+(Python, platform, installer) live once per distinct value in ``download_files`` and ``download_agents``. The
+view ``downloads`` joins them back into the one-row-per-download table every query reads.
 """
 
 from __future__ import annotations
@@ -17,33 +22,15 @@ from depgraph.errors import StoreError
 
 DB_ENV = "DEPGRAPH_DB"
 APPLICATION = "depgraph"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MEMORY_LIMIT = "512MB"
 
-SCHEMA_V1 = """
+BASE_TABLES = """
 CREATE TABLE IF NOT EXISTS depgraph_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS ingested_files (
     sha256 VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, format VARCHAR NOT NULL, source VARCHAR NOT NULL,
-    rows BIGINT NOT NULL, rejected BIGINT NOT NULL, ingested_at TIMESTAMP NOT NULL
-);
-CREATE TABLE IF NOT EXISTS downloads (
-    source VARCHAR NOT NULL,          -- the index the log came from: piwheels, pypi, ...
-    ts TIMESTAMP NOT NULL,            -- UTC
-    package VARCHAR NOT NULL,         -- PEP 503 name
-    version VARCHAR,
-    file_kind VARCHAR,                -- wheel | sdist | other
-    filename VARCHAR,
-    python VARCHAR,                   -- major.minor, e.g. 2.7
-    python_full VARCHAR,
-    implementation VARCHAR,
-    arch VARCHAR,
-    os VARCHAR,
-    distro VARCHAR,
-    distro_version VARCHAR,
-    installer VARCHAR,
-    installer_version VARCHAR,
-    client VARCHAR,                   -- salted hash of the client address, never the address itself
-    file_sha256 VARCHAR NOT NULL      -- the ingested file the row came from
+    rows BIGINT NOT NULL, rejected BIGINT NOT NULL, ingested_at TIMESTAMP NOT NULL,
+    id INTEGER                        -- what download_events.ingest names (schema 3)
 );
 CREATE TABLE IF NOT EXISTS download_counts (
     source VARCHAR NOT NULL,
@@ -76,7 +63,80 @@ CREATE TABLE IF NOT EXISTS releases (
 );
 """
 
-SCHEMA = SCHEMA_V1 + RELEASES_TABLE
+# Schema 3: narrow events and their lookup tables (keys are strings, so a reader computes them row by row with
+# no join: a piwheels filename, or the BigQuery file fields joined by U+001F; see depgraph.downloads.formats.events)
+EVENT_TABLES = """
+CREATE TABLE IF NOT EXISTS download_files (
+    file VARCHAR PRIMARY KEY,         -- the key events name the file by
+    package VARCHAR,                  -- PEP 503 name; NULL when the key names no valid file
+    version VARCHAR,
+    file_kind VARCHAR,                -- wheel | sdist | other
+    filename VARCHAR,
+    reason VARCHAR                    -- why the key names no file (the events naming it are refused rows)
+);
+CREATE TABLE IF NOT EXISTS download_agents (
+    agent VARCHAR PRIMARY KEY,        -- python_full .. installer_version joined by U+001F (NULL as empty)
+    python VARCHAR,                   -- major.minor, e.g. 2.7
+    python_full VARCHAR,
+    implementation VARCHAR,
+    arch VARCHAR,
+    os VARCHAR,
+    distro VARCHAR,
+    distro_version VARCHAR,
+    installer VARCHAR,
+    installer_version VARCHAR,
+    reason VARCHAR                    -- why the key cannot be split into these fields (its events are refused)
+);
+CREATE TABLE IF NOT EXISTS download_events (
+    ts TIMESTAMP,                     -- UTC; NULL for a refused row (its time could not be read)
+    file VARCHAR,                     -- download_files.file
+    agent VARCHAR,                    -- download_agents.agent
+    client UBIGINT,                   -- salted hash of the client address, never the address itself
+    ingest INTEGER NOT NULL           -- ingested_files.id: the file the row came from (its source and sha256)
+);
+"""
+
+# The table schema 1 and 2 stored, with the same columns and types. The rows an ingest refused stay in
+# download_events (deleting them would make the ingest's commit rewrite what it has just written) and are left
+# out here: a NULL time, or a file or user-agent key whose lookup row gives a reason.
+DOWNLOADS_VIEW = """
+CREATE VIEW IF NOT EXISTS downloads AS
+SELECT i.source, e.ts, f.package, f.version, f.file_kind, f.filename, a.python, a.python_full, a.implementation,
+       a.arch, a.os, a.distro, a.distro_version, a.installer, a.installer_version,
+       printf('%016x', e.client) AS client, i.sha256 AS file_sha256
+FROM download_events e
+JOIN download_files f ON f.file = e.file AND f.reason IS NULL
+JOIN download_agents a ON a.agent = e.agent AND a.reason IS NULL
+JOIN ingested_files i ON i.id = e.ingest
+WHERE e.ts IS NOT NULL;
+"""
+
+# a schema-2 downloads row's keys: its file (prefixed, so it is never taken for a piwheels filename or a BigQuery
+# key) and its user agent, as ingest writes them
+OLD_FILE_KEY = ("concat('v2', chr(31), package, chr(31), version, chr(31), file_kind, chr(31), filename)")
+OLD_AGENT_KEY = ("concat(python_full, chr(31), implementation, chr(31), arch, chr(31), os, chr(31), distro, "
+                 "chr(31), distro_version, chr(31), installer, chr(31), installer_version)")
+
+TO_EVENTS = f"""
+ALTER TABLE ingested_files ADD COLUMN id INTEGER;
+UPDATE ingested_files SET id = numbered.n
+FROM (SELECT sha256, row_number() OVER (ORDER BY ingested_at, sha256) AS n FROM ingested_files) numbered
+WHERE ingested_files.sha256 = numbered.sha256;
+{EVENT_TABLES}
+INSERT INTO download_files
+SELECT DISTINCT ON (file) {OLD_FILE_KEY} AS file, package, version, file_kind, filename, NULL FROM downloads;
+INSERT INTO download_agents
+SELECT DISTINCT ON (agent) {OLD_AGENT_KEY} AS agent, python, python_full, implementation, arch, os, distro,
+       distro_version, installer, installer_version, NULL
+FROM downloads;
+INSERT INTO download_events
+SELECT d.ts, {OLD_FILE_KEY}, {OLD_AGENT_KEY}, try_cast('0x' || d.client AS UBIGINT), i.id
+FROM downloads d JOIN ingested_files i ON i.sha256 = d.file_sha256;
+DROP TABLE downloads;
+{DOWNLOADS_VIEW}
+"""
+
+SCHEMA = BASE_TABLES + RELEASES_TABLE + EVENT_TABLES + DOWNLOADS_VIEW
 
 
 def default_path() -> Path:
@@ -144,6 +204,7 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         raise StoreError(f"{path} is not a usable download store: {str(exc).splitlines()[0]}",
                          "give another path with --db; the file was left untouched") from exc
     connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    connection.execute("SET enable_progress_bar = false")  # the library never prints, nor does DuckDB for it
     return connection
 
 
@@ -181,7 +242,7 @@ def _check_or_create_schema(connection: duckdb.DuckDBPyConnection, path: Path, r
 
 
 # From version N to N+1: SQL. A new step gets the next number, and SCHEMA gains what it creates.
-MIGRATIONS: dict[int, str] = {1: RELEASES_TABLE}
+MIGRATIONS: dict[int, str] = {1: RELEASES_TABLE, 2: TO_EVENTS}
 
 
 def migrate(connection: duckdb.DuckDBPyConnection, version: int) -> None:

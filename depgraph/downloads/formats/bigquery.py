@@ -4,13 +4,14 @@ column names, or Parquet (nested or flattened)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
 
 from depgraph.downloads.filenames import canonical_names
+from depgraph.downloads.formats.events import NEW_FILES, SEPARATOR, Events, agent_key, ingest_events, joined_key
 from depgraph.downloads.formats.scan import (
-    DOWNLOAD_COLUMNS,
     NOT_BLANK,
     IngestReport,
     Rows,
@@ -18,9 +19,7 @@ from depgraph.downloads.formats.scan import (
     drop_tables,
     first_line,
     ident,
-    ingest_rows,
     lines_scan,
-    major_minor_sql,
     numbered_scan,
     sql_string,
     timestamp_sql,
@@ -48,14 +47,14 @@ BIGQUERY_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
     "distro_version": (("details", "distro", "version"),),
 }
 
-BIGQUERY_CHECKED = """(SELECT r.*, names.package,
-        CASE WHEN r.malformed IS NOT NULL THEN r.malformed
-             WHEN coalesce(trim(r.ts), '') = '' THEN 'no timestamp'
-             WHEN r.at IS NULL THEN concat('timestamp ''', r.ts, ''' is not a time')
-             WHEN coalesce(trim(r.project), '') = '' THEN 'no project (file.project)'
-             WHEN names.package IS NULL THEN concat('project ''', r.project, ''' is not a valid name')
-        END AS reason
-    FROM (SELECT *, {at} AS at FROM {scan}) r LEFT JOIN names ON names.raw = r.project)"""
+# why a row is refused (see Events.reason), in the order the checks were always made
+BIGQUERY_REASON = """CASE WHEN r.malformed IS NOT NULL THEN r.malformed
+         WHEN coalesce(trim(r.ts), '') = '' THEN 'no timestamp'
+         WHEN r.at IS NULL THEN concat('timestamp ''', r.ts, ''' is not a time')
+         WHEN k.reason IS NOT NULL THEN k.reason
+         WHEN a.reason IS NOT NULL THEN a.reason END"""
+KEY_PARTS = 5  # 'bq', the project as given, then version, file_kind and filename as the store keeps them
+FILE_REASON = "a file field holds the control character U+001F"
 
 
 def ingest_bigquery(store: Store, path: Path, digest: str, report: IngestReport, source: str) -> None:
@@ -64,8 +63,10 @@ def ingest_bigquery(store: Store, path: Path, digest: str, report: IngestReport,
     JSON lines keep BigQuery's nesting (``file.project``, ``details.installer.name``; a missing key or a null
     ``details`` is NULL). CSV cannot hold nested fields, so its columns are the paths joined with ``_`` (the
     documented naming) or ``.`` (as DuckDB, pandas and the BigQuery console write them). Parquet may be either.
-    The package is ``file.project`` in its PEP 503 form; ``python`` is the major.minor of ``details.python``
-    (else of the implementation's version). A row without a time or a valid project is rejected.
+    Each column is computed by the same definition as ``depgraph bigquery`` computes it on BigQuery
+    (``depgraph.downloads.definitions.FIELDS``): the package is ``file.project`` in its PEP 503 form (here by
+    ``packaging``), ``python`` the major.minor of ``details.python`` (else of the implementation's version), and
+    so on. A row without a time or a valid project is rejected. The file is read once (see ``formats.events``).
     """
     sniffed = sniff(path)
     if sniffed.layout == "jsonl":
@@ -76,19 +77,39 @@ def ingest_bigquery(store: Store, path: Path, digest: str, report: IngestReport,
         rows = _bigquery_parquet_rows(store, path)
     else:
         raise BadInput(f"{path} is not BigQuery rows as JSON lines, CSV or Parquet", "export file_downloads again")
-    kind = ("CASE WHEN coalesce(c.file_type, '') = '' THEN NULL WHEN c.file_type = 'bdist_wheel' THEN 'wheel' "
-            "WHEN c.file_type = 'sdist' THEN 'sdist' ELSE 'other' END")
-    python_full = "coalesce(nullif(c.python, ''), nullif(c.implementation_version, ''))"
-    insert = f"""
-        INSERT INTO downloads ({DOWNLOAD_COLUMNS})
-        SELECT $source, c.at, c.package, nullif(c.version, ''), {kind}, nullif(c.filename, ''),
-               {major_minor_sql(python_full)}, {python_full}, nullif(c.implementation, ''), nullif(c.arch, ''),
-               nullif(c.os, ''), nullif(c.distro, ''), nullif(c.distro_version, ''), nullif(c.installer, ''),
-               nullif(c.installer_version, ''), NULL, $digest
-        FROM {{checked}} c WHERE c.reason IS NULL"""
-    ingest_rows(store, report, rows, keys=lambda scan: canonical_names(store.connection, scan, "project"),
-                 checked=lambda scan: BIGQUERY_CHECKED.format(at=timestamp_sql("ts"), scan=scan),
-                 insert=insert, params={"source": source, "digest": digest})
+    local = _local_fields()
+    events = Events(ts=timestamp_sql("r.ts"),
+                    file=joined_key("'bq'", "r.project", local["version"], local["file_kind"], local["filename"]),
+                    agent=agent_key(local), client="NULL", new_files=_register_file_keys, reason=BIGQUERY_REASON)
+    ingest_events(store, report, rows, events, digest)
+
+
+@lru_cache(maxsize=1)
+def _local_fields() -> dict[str, str]:
+    """The definition's fields as DuckDB SQL over the columns of a reader's scan ``r`` (named as BIGQUERY_FIELDS
+    names them), transpiled once per process; sqlglot is imported only when a BigQuery export is read."""
+    from sqlglot import exp
+
+    from depgraph.downloads.definitions import FIELDS, field_sql
+
+    names = {candidates[0]: name for name, candidates in BIGQUERY_FIELDS.items()}
+    return {field: field_sql(field, "duckdb", lambda path: exp.column(names[path], table="r"))
+            for field in FIELDS if field not in ("ts", "project", "package", "python")}
+
+
+def _register_file_keys(store: Store, relation: str) -> None:
+    """``event_files`` for new BigQuery file keys: split, the project named in its PEP 503 form by ``packaging``."""
+    connection = store.connection
+    split = f"(SELECT file, string_split(file, {SEPARATOR}) AS p FROM {relation})"
+    canonical_names(connection, f"(SELECT p[2] AS project FROM {split})", "project")
+    connection.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {NEW_FILES} AS
+        SELECT s.file, n.package, nullif(s.p[3], '') AS version, nullif(s.p[4], '') AS file_kind,
+               nullif(s.p[5], '') AS filename,
+               CASE WHEN len(s.p) <> {KEY_PARTS} THEN '{FILE_REASON}'
+                    WHEN trim(s.p[2]) = '' THEN 'no project (file.project)'
+                    WHEN n.package IS NULL THEN concat('project ''', s.p[2], ''' is not a valid name') END AS reason
+        FROM {split} s LEFT JOIN names n ON n.raw = s.p[2]""")
     drop_tables(store, "names")
 
 
@@ -117,7 +138,8 @@ def _bigquery_from_json(relation: str, keys: str, numbered: bool, malformed: str
 def _bigquery_json_rows(path: Path, sniffed: Sniffed) -> Rows:
     """JSON lines, one row a line; ``n`` is the line number itself, as empty lines are numbered, then skipped."""
     def scan(numbered: bool, log_rejects: bool) -> str:
-        lines = numbered_scan(lines_scan(path, sniffed.compression, log_rejects=log_rejects), numbered)
+        lines = numbered_scan(lines_scan(path, sniffed.compression, log_rejects=log_rejects, numbered=numbered),
+                              numbered)
         relation = f"(SELECT {'n, ' if numbered else ''}line AS j FROM {lines} WHERE {NOT_BLANK})"
         malformed = ("CASE WHEN v IS NULL THEN 'not valid JSON' "
                      "WHEN v[1] IS NULL AND json_type(j) <> 'OBJECT' THEN 'not a JSON object' END")
@@ -133,8 +155,8 @@ def _bigquery_csv_rows(path: Path, sniffed: Sniffed) -> Rows:
         raise BadInput(f"{path} has no timestamp and file_project columns",
                        "export BigQuery rows with flattened names: timestamp, file_project, ...")
     return Rows(_bigquery_from_columns(columns, lambda numbered, log: numbered_scan(
-        csv_scan(path, columns, sniffed.compression, header=True, log_rejects=log), numbered)),
-        1, lines_scan(path, sniffed.compression, encoding="latin-1"))
+        csv_scan(path, columns, sniffed.compression, header=True, log_rejects=log, numbered=numbered), numbered)),
+        1, lines_scan(path, sniffed.compression, encoding="latin-1", numbered=True))
 
 
 def _bigquery_parquet_rows(store: Store, path: Path) -> Rows:

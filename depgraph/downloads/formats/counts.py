@@ -45,8 +45,8 @@ def ingest_counts(store: Store, path: Path, digest: str, report: IngestReport, s
         raise BadInput(f"{path}: {problem} in a counts file",
                        f"columns are {', '.join(COUNTS_REQUIRED)} and optionally {', '.join(COUNTS_OPTIONAL)}")
     rows = Rows(lambda numbered, log: numbered_scan(csv_scan(path, columns, sniffed.compression, header=True,
-                                                          log_rejects=log), numbered),
-                1, lines_scan(path, sniffed.compression, encoding="latin-1"))
+                                                             log_rejects=log, numbered=numbered), numbered),
+                1, lines_scan(path, sniffed.compression, encoding="latin-1", numbered=True))
     optional = {c: (f"nullif(c.{ident(c)}, '')" if c in columns else "NULL") for c in COUNTS_OPTIONAL}
     insert = f"""
         INSERT INTO download_counts

@@ -6,15 +6,12 @@ import csv
 from pathlib import Path
 
 from depgraph.downloads.filenames import register_filenames
+from depgraph.downloads.formats.events import NEW_FILES, Events, agent_key, ingest_events
 from depgraph.downloads.formats.scan import (
-    DOWNLOAD_COLUMNS,
     IngestReport,
     Rows,
     csv_scan,
-    drop_tables,
-    ingest_rows,
     lines_scan,
-    major_minor_sql,
     numbered_scan,
     timestamp_sql,
     unique_names,
@@ -23,18 +20,29 @@ from depgraph.downloads.formats.sniff import PIWHEELS_COLUMNS, PIWHEELS_V015_COL
 from depgraph.downloads.store import Store
 from depgraph.errors import BadInput
 
-PIWHEELS_CHECKED = """(SELECT r.*, f.package, f.version, f.kind,
-        CASE WHEN r.filename IS NULL THEN 'no filename'
-             WHEN f.package IS NULL THEN concat('''', r.filename, ''': ', f.reason)
-             WHEN r.at IS NULL THEN concat('accessed_at ''', r.accessed_at, ''' is not a time')
-        END AS reason
-    FROM (SELECT *, {at} AS at FROM {scan}) r LEFT JOIN filenames f USING (filename))"""
+# why a row is refused (see Events.reason), in the order the checks were always made
+PIWHEELS_REASON = """CASE WHEN r.filename IS NULL THEN 'no filename'
+         WHEN k.reason IS NOT NULL THEN concat('''', r.filename, ''': ', k.reason)
+         WHEN r.at IS NULL THEN concat('accessed_at ''', r.accessed_at, ''' is not a time')
+         WHEN a.reason IS NOT NULL THEN a.reason END"""
+
+# the columns an event is made of (the others, os_version and setuptools_version, are not read)
+READ = ("filename", "accessed_by", "accessed_at", "arch", "distro_name", "distro_version", "os_name", "py_name",
+        "py_version", "installer_name", "installer_version")
+
+# The client: a salted 64-bit hash of the address. Not sha256: hashing 3 M addresses that way costs more than a
+# third of an ingest, and buys nothing here, as the salt lives in the store itself: anyone holding the store can
+# try every IPv4 address with either hash, and 64 bits cannot single out one of the 2^128 IPv6 addresses.
+CLIENT = "CASE WHEN coalesce(r.accessed_by, '') = '' THEN NULL ELSE hash($salt || r.accessed_by) END"
 
 
 def ingest_piwheels(store: Store, path: Path, digest: str, report: IngestReport, source: str) -> None:
     """piwheels' ``downloads`` table as CSV: package and version come from the filename (via ``packaging``).
 
     ``accessed_by`` (the client's address) is never stored: only a salted hash of it, to tell clients apart.
+    The file is read once (see ``depgraph.downloads.formats.events``); ``source`` is the ingested file's. Only
+    the columns kept are read, so a row is refused for bytes that are not UTF-8 in those, not in ``os_version``
+    or ``setuptools_version``.
     """
     sniffed = sniff(path)
     columns = unique_names(sniffed.header) or _headerless_piwheels_columns(path, sniffed.compression)
@@ -42,24 +50,18 @@ def ingest_piwheels(store: Store, path: Path, digest: str, report: IngestReport,
         raise BadInput(f"{path} does not start with piwheels' downloads columns",
                        f"the first ten are {', '.join(PIWHEELS_V015_COLUMNS)}")
     header = bool(sniffed.header)
+    read = tuple(c for c in columns if c in READ)
     rows = Rows(lambda numbered, log: numbered_scan(csv_scan(path, columns, sniffed.compression, header=header,
-                                                          log_rejects=log), numbered),
-                int(header), lines_scan(path, sniffed.compression, encoding="latin-1"))
-    installer = ("nullif(c.installer_name, '')", "nullif(c.installer_version, '')") \
-        if "installer_name" in columns else ("NULL", "NULL")
-    insert = f"""
-        INSERT INTO downloads ({DOWNLOAD_COLUMNS})
-        SELECT $source, c.at, c.package, c.version, c.kind, c.filename, {major_minor_sql("c.py_version")},
-               nullif(c.py_version, ''), nullif(c.py_name, ''), nullif(c.arch, ''), nullif(c.os_name, ''),
-               nullif(c.distro_name, ''), nullif(c.distro_version, ''), {installer[0]}, {installer[1]},
-               CASE WHEN coalesce(c.accessed_by, '') = '' THEN NULL
-                    ELSE left(sha256($salt || c.accessed_by), 16) END, $digest
-        FROM {{checked}} c WHERE c.reason IS NULL"""
-    ingest_rows(store, report, rows, keys=lambda scan: register_filenames(store.connection, scan),
-                 checked=lambda scan: PIWHEELS_CHECKED.format(at=timestamp_sql("accessed_at"), scan=scan),
-                 insert=insert, params={"source": source,
-                                        "salt": store.meta("client_salt") or "", "digest": digest})
-    drop_tables(store, "filenames")
+                                                             log_rejects=log, read=read, numbered=numbered), numbered),
+                int(header), lines_scan(path, sniffed.compression, encoding="latin-1", numbered=True))
+    installer = ("r.installer_name", "r.installer_version") if "installer_name" in columns else ("NULL", "NULL")
+    agent = agent_key({"python_full": "r.py_version", "implementation": "r.py_name", "arch": "r.arch",
+                       "os": "r.os_name", "distro": "r.distro_name", "distro_version": "r.distro_version",
+                       "installer": installer[0], "installer_version": installer[1]})
+    events = Events(ts=timestamp_sql("r.accessed_at"), file="r.filename", agent=agent, client=CLIENT,
+                    new_files=lambda opened, keys: register_filenames(opened.connection, keys, NEW_FILES),
+                    reason=PIWHEELS_REASON)
+    ingest_events(store, report, rows, events, digest, {"salt": store.meta("client_salt") or ""})
 
 
 def _headerless_piwheels_columns(path: Path, compression: str) -> tuple[str, ...]:

@@ -115,7 +115,8 @@ def _release_json_rows(path: Path, sniffed: Sniffed) -> Rows:
     malformed = "CASE WHEN v IS NULL THEN 'not valid JSON' WHEN json_type(j) <> 'OBJECT' THEN 'not a JSON object' END"
 
     def scan(numbered: bool, log_rejects: bool) -> str:
-        lines = numbered_scan(lines_scan(path, sniffed.compression, log_rejects=log_rejects), numbered)
+        lines = numbered_scan(lines_scan(path, sniffed.compression, log_rejects=log_rejects, numbered=numbered),
+                              numbered)
         n = "n, " if numbered else ""
         parsed = (f"(SELECT {n}line AS j, CASE WHEN json_valid(line) THEN json_extract(line, {paths}) END AS v "
                   f"FROM {lines} WHERE {NOT_BLANK})")
@@ -133,11 +134,12 @@ def _release_csv_rows(path: Path, sniffed: Sniffed) -> Rows:
     refs = {name: f"r.{ident(name)}" for name in RELEASE_FIELDS if name in columns}
 
     def scan(numbered: bool, log_rejects: bool) -> str:
-        rows = numbered_scan(csv_scan(path, columns, sniffed.compression, header=True, log_rejects=log_rejects),
+        rows = numbered_scan(csv_scan(path, columns, sniffed.compression, header=True, log_rejects=log_rejects,
+                                      numbered=numbered),
                          numbered)
         return f"(SELECT {_release_fields(refs, numbered=numbered)} FROM {rows} r)"
 
-    return Rows(scan, 1, lines_scan(path, sniffed.compression, encoding="latin-1"))
+    return Rows(scan, 1, lines_scan(path, sniffed.compression, encoding="latin-1", numbered=True))
 
 
 def _release_parquet_rows(path: Path) -> Rows:

@@ -11,6 +11,7 @@ from typing import Any
 from depgraph.downloads.store import Store
 
 SHOWN_REJECTS = 5
+SMALL_BUFFER = 1 << 21
 LINE_DELIMITER = "\x1f"  # a control character that valid JSON text never holds unescaped: one column per line
 # an empty or all-blank line; trim only runs on lines that start blank, as trimming every line costs a scan's time
 NOT_BLANK = "line IS NOT NULL AND (left(line, 1) NOT IN (' ', chr(9), chr(13)) OR trim(line) <> '')"
@@ -64,26 +65,40 @@ def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def csv_scan(path: Path, columns: tuple[str, ...], compression: str, *, header: bool, log_rejects: bool) -> str:
+def csv_scan(path: Path, columns: tuple[str, ...], compression: str, *, header: bool, log_rejects: bool,
+             read: tuple[str, ...] | None = None, numbered: bool = False) -> str:
     """A strict CSV scan with every column VARCHAR; bad rows are skipped and, with ``log_rejects``, logged.
 
     DuckDB checks a value's encoding only when the query reads its column, so a query reading fewer columns
-    would keep a row that another drops; the filter on all the columns makes every scan drop the same rows.
+    would keep a row that another drops. Without ``read``, a filter on all the columns makes every scan drop the
+    same rows; with it, the scan yields only those columns and every query over it must read them all (cheaper
+    than hashing every column of every row, which costs a third of a scan). ``numbered``: a scan that looks for
+    the first few rows only, which reads in small buffers so that it stops soon after them.
     """
     spec = ", ".join(f"{sql_string(c)}: 'VARCHAR'" for c in columns)
     errors = "store_rejects = true" if log_rejects else "ignore_errors = true"
-    every_column = ", ".join(ident(c) for c in columns)
-    return (f"(SELECT * FROM read_csv({sql_string(str(path))}, header = {str(header).lower()}, "
+    scan = (f"read_csv({sql_string(str(path))}, header = {str(header).lower()}, "
             f"columns = {{{spec}}}, {errors}, null_padding = false, strict_mode = true, quote = '\"', escape = '\"', "
-            f"auto_detect = false, delim = ',', compression = '{compression}') WHERE hash({every_column}) IS NOT NULL)")
+            f"auto_detect = false, delim = ',', compression = '{compression}'{_buffer(numbered)})")
+    if read is not None:
+        return f"(SELECT {', '.join(ident(c) for c in read)} FROM {scan})"
+    every_column = ", ".join(ident(c) for c in columns)
+    return f"(SELECT * FROM {scan} WHERE hash({every_column}) IS NOT NULL)"
 
 
-def lines_scan(path: Path, compression: str, *, encoding: str = "utf-8", log_rejects: bool = False) -> str:
+def lines_scan(path: Path, compression: str, *, encoding: str = "utf-8", log_rejects: bool = False,
+               numbered: bool = False) -> str:
     """Every line of a text file as one VARCHAR ``line`` (NULL for an empty line), in file order."""
     errors = ", store_rejects = true" if log_rejects else ", ignore_errors = true"
     return (f"read_csv({sql_string(str(path))}, header = false, columns = {{'line': 'VARCHAR'}}, "
             f"delim = '{LINE_DELIMITER}', quote = '', escape = '', auto_detect = false, strict_mode = false, "
-            f"encoding = '{encoding}', compression = '{compression}'{errors})")
+            f"encoding = '{encoding}', compression = '{compression}'{errors}{_buffer(numbered)})")
+
+
+def _buffer(small: bool) -> str:
+    """A read_csv option: small buffers (DuckDB's longest line, 2 MiB) for a scan that stops after a few rows,
+    which would otherwise decompress and parse 16 times that before its LIMIT is seen."""
+    return f", buffer_size = {SMALL_BUFFER}" if small else ""
 
 
 def numbered_scan(scan: str, numbered: bool = True) -> str:
@@ -115,9 +130,9 @@ def ingest_rows(store: Store, report: IngestReport, rows: Rows, *, keys: Callabl
     first few located; then ``insert`` (SQL over ``{checked}``: the rows with a ``reason``, NULL for a good row)
     stores the good ones.
     """
-    _start_skipped(store)
+    start_skipped(store)
     keys(rows.scan(False, True))
-    _collect_reader_rejects(store, report)
+    collect_reader_rejects(store, report)
     # with no row estimate for a file scan, DuckDB would build its join's hash table on the whole file rather
     # than on the small table of parsed names: memory would grow with the file
     store.connection.execute("SET disabled_optimizers = 'build_side_probe_side'")
@@ -130,12 +145,12 @@ def ingest_rows(store: Store, report: IngestReport, rows: Rows, *, keys: Callabl
     drop_tables(store, "skipped_lines")
 
 
-def _start_skipped(store: Store) -> None:
+def start_skipped(store: Store) -> None:
     """``skipped_lines``: lines the reader dropped (rejected or blank), to turn row numbers into line numbers."""
     store.connection.execute("CREATE OR REPLACE TEMP TABLE skipped_lines (line BIGINT)")
 
 
-def _collect_reader_rejects(store: Store, report: IngestReport) -> None:
+def collect_reader_rejects(store: Store, report: IngestReport) -> None:
     """Move DuckDB's reject log (rows its CSV reader could not read) into the report and ``skipped_lines``."""
     connection = store.connection
     if not store.query("SELECT 1 FROM duckdb_tables() WHERE table_name = 'reject_errors' AND temporary"):
@@ -155,9 +170,13 @@ def add_examples(report: IngestReport, examples: list[Rejected]) -> None:
 
 
 def first_bad_rows(store: Store, checked: str) -> list[tuple[int, str]]:
-    """The first few rows of ``checked`` (numbered) that have a ``reason``, as (row number, reason)."""
-    return [(int(n), reason) for n, reason in store.connection.execute(
-        f"SELECT n, reason FROM {checked} WHERE reason IS NOT NULL ORDER BY n LIMIT {SHOWN_REJECTS}").fetchall()]
+    """The first few rows of ``checked`` (numbered, in file order) that have a ``reason``, as (row number, reason).
+
+    No ORDER BY: DuckDB keeps a scan's order up to a LIMIT, so the query stops at the last row it needs instead of
+    reading the whole file to sort it."""
+    rows = store.connection.execute(
+        f"SELECT n, reason FROM {checked} WHERE reason IS NOT NULL LIMIT {SHOWN_REJECTS}").fetchall()
+    return sorted((int(n), reason) for n, reason in rows)
 
 
 def _line_of(store: Store, row: int, header: int) -> int:
@@ -174,16 +193,35 @@ def _report_bad_rows(store: Store, report: IngestReport, rows: Rows, checked: Ca
     (count,) = store.connection.execute(
         f"SELECT count(*) FROM {checked(rows.scan(False, False))} WHERE reason IS NOT NULL").fetchone()
     report.rejected += int(count)
-    if not count:
+    if count:
+        locate_examples(store, report, rows, first_bad_rows(store, checked(rows.scan(True, False))))
+
+
+def locate_examples(store: Store, report: IngestReport, rows: Rows, first: list[tuple[int, str]]) -> None:
+    """Add the first bad rows (row number, reason) to the report by line, or by row where the format has none."""
+    if not first:
         return
-    first = first_bad_rows(store, checked(rows.scan(True, False)))
     if rows.header is None:
         add_examples(report, [Rejected(None, f"row {n}: {reason}") for n, reason in first])
         return
-    if rows.blank_lines:  # the CSV reader skips empty lines silently: find them only when a line number is needed
-        store.connection.execute(f"INSERT INTO skipped_lines SELECT n FROM {numbered_scan(rows.blank_lines)} "
-                                 "WHERE line IS NULL")
+    if rows.blank_lines:
+        _skip_blank_lines(store, rows.blank_lines, rows.header, max(n for n, _ in first))
     add_examples(report, [Rejected(_line_of(store, n, rows.header), reason) for n, reason in first])
+
+
+def _skip_blank_lines(store: Store, lines: str, header: int, last_row: int) -> None:
+    """Note the empty lines (which the CSV reader skips silently) up to the line of row ``last_row``: the scan of
+    lines stops there, and goes further only as far as the empty lines it found push that line."""
+    connection = store.connection
+    (skipped,) = connection.execute("SELECT count(DISTINCT line) FROM skipped_lines").fetchone()
+    bound = header + last_row + int(skipped)
+    while True:
+        connection.execute(f"INSERT INTO skipped_lines SELECT n FROM (SELECT * FROM {numbered_scan(lines)} "
+                           f"LIMIT {bound}) WHERE line IS NULL")
+        last_line = _line_of(store, last_row, header)
+        if last_line <= bound:
+            return
+        bound = last_line
 
 
 def drop_tables(store: Store, *tables: str) -> None:
