@@ -39,15 +39,16 @@ class CandidateSource:
     def fetch(self, day: date, wanted: dict[str, str]) -> CandidateReleases:
         """Rows for the named and cached projects' releases of the ``LOOKBACK_DAYS`` before ``day`` (and the
         release before them), and for ``wanted`` (package -> version: the downloaded releases)."""
-        from depgraph.sources.finder import Index, IndexFinder
-        from depgraph.sources.http import Http
-        from depgraph.sources.indexes import pypi_simple_url
         from depgraph.sources.metadata import MetadataCache
 
         notes: list[str] = []
         rows: list[Row] = cached_rows(MetadataCache(), day) if self.include_cached else []
         if not self.names and not wanted:
             return CandidateReleases(tuple(rows))
+        from depgraph.sources.finder import Index, IndexFinder
+        from depgraph.sources.http import Http
+        from depgraph.sources.indexes import pypi_simple_url
+
         http = Http(offline=self.offline)
         finder = IndexFinder(http, [Index("pypi", pypi_simple_url(self.pypi_url))], MetadataCache())
         try:

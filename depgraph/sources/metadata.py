@@ -12,14 +12,15 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.metadata import RawMetadata, parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
-from depgraph.sources.archives import ArchiveError, SdistMetadata, sdist_metadata, wheel_metadata
-from depgraph.sources.http import Http
+if TYPE_CHECKING:  # the HTTP stack is imported when a file is fetched: reading the cache needs none of it
+    from depgraph.sources.archives import SdistMetadata
+    from depgraph.sources.http import Http
 from depgraph.sources.names import LEADING_NAME
 from depgraph.sources.paths import cache_dir, cache_error
 from depgraph.sources.simple import ReleaseFile
@@ -228,6 +229,8 @@ def fetch_metadata(http: Http, file: ReleaseFile, cache: MetadataCache | None = 
 
 
 def _fetch_uncached(http: Http, file: ReleaseFile) -> CoreMetadata:
+    from depgraph.sources.archives import ArchiveError, sdist_metadata, wheel_metadata
+
     if file.has_metadata:
         response = http.get(file.metadata_url)
         if response.status_code == 200:
