@@ -44,3 +44,7 @@ class StoreError(DepgraphError):
 
 class CacheError(DepgraphError):
     """A cache under depgraph's cache directory is not one depgraph can use (corrupt, foreign, unwritable)."""
+
+
+class SetupRequired(DepgraphError):
+    """Something this machine must provide first is missing: an optional extra, credentials, a cloud project."""

@@ -149,17 +149,17 @@ def counts_query(start: date, end: date, packages: list[str] | None = None, *, b
 RELEASE_COLUMNS = ("name", "version", "upload_time", "requires_dist", "requires_python", "packagetype", "filename")
 
 
-def releases_query(packages: list[str], *, table: str = f"`{DISTRIBUTION_METADATA}`", start: str = "@start",
+def releases_query(packages: str, *, table: str = f"`{DISTRIBUTION_METADATA}`", start: str = "@start",
                    end: str = "@end") -> exp.Expression:
     """Every file of the releases that have a file uploaded in [start, end) and a file whose ``requires_dist``
-    names (by its leading token, in PEP 503 form) one of ``packages`` (PEP 503 names), as a sqlglot tree.
+    names (by its leading token, in PEP 503 form) one of ``packages``, as a sqlglot tree.
 
     All of a release's files come back, so that its first upload and the union of its requirements can be told
-    (a release whose first file predates the window is not first uploaded in it). ``start`` and ``end`` are SQL
-    (a literal, or a parameter the caller binds); ``table`` a quoted table name or a parenthesised query. The
-    leading token narrows; parsing each string found with ``packaging`` (``releases_requiring`` does) decides.
+    (a release whose first file predates the window is not first uploaded in it). ``packages`` (an array of PEP
+    503 names), ``start`` and ``end`` are SQL: literals, or parameters the caller binds; ``table`` a quoted table
+    name or a parenthesised query. The leading token narrows; parsing each string found with ``packaging``
+    (``releases_requiring`` does) decides.
     """
-    leading = expand(LEADING_NAME, {"requirement": "requirement"})
     sql = f"""
         WITH windowed AS (
             SELECT DISTINCT w.name, w.version FROM {table} AS w
@@ -168,10 +168,19 @@ def releases_query(packages: list[str], *, table: str = f"`{DISTRIBUTION_METADAT
             SELECT DISTINCT d.name, d.version FROM {table} AS d
             JOIN windowed AS c ON c.name = d.name AND c.version = d.version
             WHERE EXISTS (SELECT 1 FROM UNNEST(d.requires_dist) AS requirement
-                          WHERE {leading} IN ({_quoted(packages)})))
+                          WHERE {leading_name("requirement")} IN UNNEST({packages})))
         SELECT {', '.join(f'f.{column}' for column in RELEASE_COLUMNS)}
         FROM {table} AS f JOIN requiring AS m ON m.name = f.name AND m.version = f.version"""
     return parse(sql)
+
+
+def leading_name(requirement: str) -> str:
+    """BigQuery SQL for the leading name of the requirement string ``requirement`` (SQL), in PEP 503 form."""
+    return expand(LEADING_NAME, {"requirement": requirement})
+
+
+def array_literal(values: list[str]) -> str:
+    return f"[{_quoted(values)}]"
 
 
 def bigquery_window(start: datetime, end: datetime) -> tuple[str, str]:

@@ -6,12 +6,13 @@ later does not move it; its ``requires_dist`` is the union of its files' (a whee
 requirement differently, or differ); its ``requires_python`` is that of its first file that says one. Times are
 naive datetimes in UTC; an aware datetime given to a query is converted to UTC first, a naive one is taken as UTC.
 
-Requirement names: ``releases_requiring`` first narrows the distinct requirement strings of the window in SQL to
-those whose leading name token, normalised as PEP 503 does, is one of the packages asked for; then each of those
-strings (once per distinct string, not per row) is parsed with ``packaging``, and its name canonicalised. A string
-``packaging`` cannot parse (legacy ``pytz (>dev)``) still names its leading token, as pip's old parser read it.
-The strings that match go back to DuckDB as one list parameter, and the releases holding any of them are
-aggregated there.
+Requirement names: ``releases_requiring`` first narrows the releases of the window in SQL to those with a
+requirement whose leading name token, normalised as PEP 503 does, is one of the packages asked for (the query of
+``depgraph.downloads.definitions.releases_query``, the one ``depgraph bigquery`` runs on BigQuery's
+``distribution_metadata``, here transpiled for DuckDB); then each of their distinct requirement strings naming
+such a token is parsed once with ``packaging``, and its name canonicalised. A string ``packaging`` cannot parse
+(legacy ``pytz (>dev)``) still names its leading token, as pip's old parser read it. The strings that match go
+back to DuckDB as one list parameter, and the releases holding any of them are aggregated there.
 """
 
 from __future__ import annotations
@@ -29,10 +30,6 @@ from depgraph.downloads.filenames import canonical_list, canonical_name
 from depgraph.downloads.store import Store, has_table
 from depgraph.errors import BadInput, StoreError
 from depgraph.sources.names import LEADING_NAME
-
-# the leading name token of a requirement string in its PEP 503 form: the SQL twin of LEADING_NAME + canonicalize
-SQL_LEADING_NAME = ("regexp_replace(lower(regexp_extract(requirement, "
-                    "'^\\s*([A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)', 1)), '[-_.]+', '-', 'g')")
 
 # one row per release among the files kept by {where}: first upload, union of requirements, first requires_python
 RELEASE_AGGREGATE = """
@@ -82,12 +79,28 @@ def releases_requiring(store: Store, packages: list[str], start: datetime | date
     """The releases first uploaded in [start, end) whose ``requires_dist`` names any of ``packages`` (compared as
     PEP 503 names; with or without a version specifier, marker or extra), oldest first."""
     wanted = _canonical_packages(packages)
-    params = _window(store, start, end, source)
-    matching = _matching_requirements(store, wanted, params, source)
+    params = {**_window(store, start, end, source), "wanted": wanted}
+    queries = _requiring_queries(source is not None)
+    matching = _matching_requirements(store, queries[1], wanted, params)
     if not matching:
         return []
     having = "min(upload_time) >= $start AND bool_or(list_has_any(requires_dist, $matching))"
-    return _aggregate(store, _where(WINDOW, source), having, {**params, "matching": matching})
+    where = _where(f"(name, version) IN (SELECT name, version FROM ({queries[0]}))", source)
+    return _aggregate(store, where, having, {**params, "matching": matching})
+
+
+@lru_cache(maxsize=2)
+def _requiring_queries(by_source: bool) -> tuple[str, str]:
+    """DuckDB SQL, from the one definition (transpiled once per process): the files of the window's releases that
+    require ``$wanted`` by leading token, and the distinct requirement strings of those files that do."""
+    from depgraph.downloads.definitions import leading_name, parse, releases_query
+
+    table = "(SELECT * FROM releases WHERE source = @source)" if by_source else "releases"
+    files = releases_query("@wanted", table=table).sql("duckdb")
+    leading = parse(f"SELECT {leading_name('requirement')}").expressions[0].sql("duckdb")
+    strings = (f"SELECT DISTINCT requirement FROM ({files}) AS f, unnest(f.requires_dist) AS t(requirement) "
+               f"WHERE {leading} IN (SELECT unnest($wanted))")
+    return files, strings
 
 
 def releases_of(store: Store, names: list[str], before: datetime | date, *,
@@ -189,14 +202,9 @@ def _canonical_packages(packages: list[str]) -> list[str]:
     return names
 
 
-def _matching_requirements(store: Store, wanted: list[str], params: dict[str, Any],
-                           source: str | None) -> list[str]:
-    """The distinct requirement strings of the window's releases that name one of ``wanted``: narrowed in SQL by
-    their leading token, then each parsed once with ``packaging``."""
-    candidates = store.connection.execute(f"""
-        SELECT requirement FROM (SELECT DISTINCT unnest(requires_dist) AS requirement FROM releases
-                                 WHERE {_where(WINDOW, source)})
-        WHERE {SQL_LEADING_NAME} IN (SELECT unnest($wanted))""", {**params, "wanted": wanted}).fetchall()
+def _matching_requirements(store: Store, strings: str, wanted: list[str], params: dict[str, Any]) -> list[str]:
+    """The requirement strings ``strings`` (SQL) finds that name one of ``wanted`` once parsed by ``packaging``."""
+    candidates = store.connection.execute(strings, params).fetchall()
     return sorted(text for (text,) in candidates if requirement_name(text) in wanted)
 
 

@@ -1,4 +1,5 @@
-"""Plain daily counts: ``date,package,downloads`` plus optional ``python``, ``platform``, ``version``."""
+"""Plain daily counts: ``date,package,downloads`` plus optional ``python``, ``platform``, ``version``, ``arch``,
+``installer`` (what ``depgraph bigquery fetch`` writes)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from depgraph.downloads.formats.sniff import COUNTS_REQUIRED, sniff
 from depgraph.downloads.store import Store
 from depgraph.errors import BadInput
 
-COUNTS_OPTIONAL = ("python", "platform", "version")
+COUNTS_OPTIONAL = ("python", "platform", "version", "arch", "installer")
 
 COUNTS_CHECKED = """(SELECT r.*, names.package AS canonical,
         CASE WHEN try_strptime(r.date, '%Y-%m-%d') IS NULL THEN concat('date ''', r.date, ''' is not YYYY-MM-DD')
@@ -31,7 +32,8 @@ COUNTS_CHECKED = """(SELECT r.*, names.package AS canonical,
 
 
 def ingest_counts(store: Store, path: Path, digest: str, report: IngestReport, source: str) -> None:
-    """``date,package,downloads`` plus optional ``python``, ``platform``, ``version``: daily counts of anything.
+    """``date,package,downloads`` plus optional ``python``, ``platform`` (stored as ``os``), ``version``, ``arch``
+    and ``installer``: daily counts of anything.
 
     Each row is a disjoint slice of a day's downloads, so the rows of a day add up to its total.
     """
@@ -51,7 +53,8 @@ def ingest_counts(store: Store, path: Path, digest: str, report: IngestReport, s
     insert = f"""
         INSERT INTO download_counts
         SELECT $source, try_cast(c.date AS DATE), c.canonical, 'total', {optional['version']}, {optional['python']},
-               {optional['platform']}, NULL, NULL, {whole_number_sql("c.downloads")}, $digest
+               {optional['platform']}, {optional['arch']}, {optional['installer']}, {whole_number_sql("c.downloads")},
+               $digest
         FROM {{checked}} c WHERE c.reason IS NULL"""
     ingest_rows(store, report, rows, keys=lambda scan: canonical_names(store.connection, scan, "package"),
                  checked=lambda scan: COUNTS_CHECKED.format(count=whole_number_sql("r.downloads"), scan=scan),
