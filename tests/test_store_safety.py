@@ -74,11 +74,27 @@ def test_a_second_process_is_told_the_store_is_busy(tmp_path: Path) -> None:
     open_store(store_path).connection.close()
     process = ingest_process(big, store_path)
     try:
-        time.sleep(0.8)
-        if process.poll() is not None:
-            pytest.skip("the ingest finished before the second reader came")
+        wait_for_lock(store_path, process)
         with pytest.raises(StoreError, match="busy"):
             open_store(store_path, read_only=True)
     finally:
         process.wait()
     assert counts(store_path)[0] == BIG
+
+
+def wait_for_lock(path: Path, process: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Until the ingesting process holds the store's file lock (however slowly it starts on a busy machine)."""
+    import fcntl
+
+    deadline = time.monotonic() + timeout
+    with path.open("rb") as handle:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.skip("the ingest finished before the second reader came")
+            try:
+                fcntl.lockf(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                return  # locked by the writer
+            fcntl.lockf(handle, fcntl.LOCK_UN)
+            time.sleep(0.05)
+    pytest.fail("the ingest never locked the store")
