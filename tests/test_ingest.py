@@ -329,6 +329,7 @@ def test_mixed_file_reports_bad_rows_by_line_and_ingests_the_rest(tmp_path: Path
     assert report.rejected == len(bad_lines)
     assert [example.line for example in report.examples] == bad_lines[:SHOWN_REJECTS]
     assert stored_counts(store) == expected
+    assert store.query("SELECT count(*) FROM download_events") == [(report.rows,)]
 
 
 def test_strict_refuses_the_whole_file_and_leaves_the_store_as_it_was(store: Store) -> None:
@@ -414,7 +415,9 @@ def test_a_user_agent_field_holding_the_key_separator_is_refused_by_line(tmp_pat
     assert [(e.line, e.reason) for e in report.examples] == [(2, "a user-agent field holds the control character "
                                                                   "U+001F")]
     assert (report.rows, report.rejected) == (len(lines) - 2, 1)
-    assert store.query("SELECT count(*) FROM downloads") == [(report.rows,)]
+    # the refused row is not stored, not even hidden
+    assert store.query("SELECT (SELECT count(*) FROM downloads), (SELECT count(*) FROM download_events)") == [
+        (report.rows, report.rows)]
 
 WHEELS = ("Flask_Login-0.5.0-py2.py3-none-any.whl", "Markdown-3.2.1-py2.py3-none-any.whl",
           "sentry_sdk-0.14.2-py2.py3-none-any.whl", "semantic_version-2.8.4-py2.py3-none-any.whl",

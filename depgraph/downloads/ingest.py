@@ -27,6 +27,7 @@ import duckdb
 
 from depgraph.downloads.formats.bigquery import ingest_bigquery
 from depgraph.downloads.formats.counts import ingest_counts
+from depgraph.downloads.formats.events import sweep_refused
 from depgraph.downloads.formats.piwheels import ingest_piwheels
 from depgraph.downloads.formats.pypistats import ingest_pypistats
 from depgraph.downloads.formats.releases import ingest_releases
@@ -50,6 +51,7 @@ __all__ = ["FORMATS", "HEAD_SIZE", "PIWHEELS_COLUMNS", "PIWHEELS_V015_COLUMNS", 
 
 SOURCES = {"piwheels": "piwheels", "bigquery": "pypi", "pypistats": "pypi", "counts": "counts", "releases": "pypi"}
 Reader = Callable[[Store, Path, str, IngestReport, str], None]
+EVENT_FORMATS = ("piwheels", "bigquery")  # stored as download_events (see depgraph.downloads.formats.events)
 
 READERS: dict[str, Reader] = {
     "piwheels": ingest_piwheels,
@@ -85,7 +87,8 @@ def ingest_file(store: Store, path: Path, fmt: str = "auto", *, strict: bool = F
                 source: str | None = None) -> IngestReport:
     """Ingest one file in one transaction; a file already ingested (same content) is reported and skipped.
 
-    With ``strict``, a file with any unreadable row is refused whole and the store is left as it was.
+    With ``strict``, a file with any unreadable row is refused whole and the store is left as it was. A file that
+    gives no row to store is reported and not recorded (nothing changes), so a later run judges it again.
     """
     fmt = check_file(path, fmt)
     source = source or SOURCES.get(fmt, fmt)
@@ -109,12 +112,17 @@ def ingest_file(store: Store, path: Path, fmt: str = "auto", *, strict: bool = F
             first = report.examples[0]
             raise BadInput(f"{path}: {report.rejected} rows cannot be read (first: {first.describe()})",
                            "fix them, or drop --strict; nothing was stored")
+        if not report.rows:  # nothing to store: not recorded either, so a later run (--strict) judges it again
+            connection.execute("ROLLBACK")
+            return report
         connection.execute("UPDATE ingested_files SET rows = ?, rejected = ? WHERE sha256 = ?",
                            [report.rows, report.rejected, digest])
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
         raise
+    if report.rejected and fmt in EVENT_FORMATS:
+        sweep_refused(store, digest)
     return report
 
 

@@ -68,11 +68,10 @@ CREATE TABLE IF NOT EXISTS releases (
 EVENT_TABLES = """
 CREATE TABLE IF NOT EXISTS download_files (
     file VARCHAR PRIMARY KEY,         -- the key events name the file by
-    package VARCHAR,                  -- PEP 503 name; NULL when the key names no valid file
+    package VARCHAR NOT NULL,         -- PEP 503 name
     version VARCHAR,
     file_kind VARCHAR,                -- wheel | sdist | other
-    filename VARCHAR,
-    reason VARCHAR                    -- why the key names no file (the events naming it are refused rows)
+    filename VARCHAR
 );
 CREATE TABLE IF NOT EXISTS download_agents (
     agent VARCHAR PRIMARY KEY,        -- python_full .. installer_version joined by U+001F (NULL as empty)
@@ -84,11 +83,10 @@ CREATE TABLE IF NOT EXISTS download_agents (
     distro VARCHAR,
     distro_version VARCHAR,
     installer VARCHAR,
-    installer_version VARCHAR,
-    reason VARCHAR                    -- why the key cannot be split into these fields (its events are refused)
+    installer_version VARCHAR
 );
 CREATE TABLE IF NOT EXISTS download_events (
-    ts TIMESTAMP,                     -- UTC; NULL for a refused row (its time could not be read)
+    ts TIMESTAMP,                     -- UTC; NULL only for a row its ingest refused, until it deletes it
     file VARCHAR,                     -- download_files.file
     agent VARCHAR,                    -- download_agents.agent
     client UBIGINT,                   -- salted hash of the client address, never the address itself
@@ -96,17 +94,17 @@ CREATE TABLE IF NOT EXISTS download_events (
 );
 """
 
-# The table schema 1 and 2 stored, with the same columns and types. The rows an ingest refused stay in
-# download_events (deleting them would make the ingest's commit rewrite what it has just written) and are left
-# out here: a NULL time, or a file or user-agent key whose lookup row gives a reason.
+# The table schema 1 and 2 stored, with the same columns and types. The rows an ingest refused (a NULL time, or a
+# file or user-agent key with no lookup row) are left out here, for the moment between the ingest's commit and
+# its deleting them (see depgraph.downloads.formats.events).
 DOWNLOADS_VIEW = """
 CREATE VIEW IF NOT EXISTS downloads AS
 SELECT i.source, e.ts, f.package, f.version, f.file_kind, f.filename, a.python, a.python_full, a.implementation,
        a.arch, a.os, a.distro, a.distro_version, a.installer, a.installer_version,
        printf('%016x', e.client) AS client, i.sha256 AS file_sha256
 FROM download_events e
-JOIN download_files f ON f.file = e.file AND f.reason IS NULL
-JOIN download_agents a ON a.agent = e.agent AND a.reason IS NULL
+JOIN download_files f ON f.file = e.file
+JOIN download_agents a ON a.agent = e.agent
 JOIN ingested_files i ON i.id = e.ingest
 WHERE e.ts IS NOT NULL;
 """
@@ -124,10 +122,10 @@ FROM (SELECT sha256, row_number() OVER (ORDER BY ingested_at, sha256) AS n FROM 
 WHERE ingested_files.sha256 = numbered.sha256;
 {EVENT_TABLES}
 INSERT INTO download_files
-SELECT DISTINCT ON (file) {OLD_FILE_KEY} AS file, package, version, file_kind, filename, NULL FROM downloads;
+SELECT DISTINCT ON (file) {OLD_FILE_KEY} AS file, package, version, file_kind, filename FROM downloads;
 INSERT INTO download_agents
 SELECT DISTINCT ON (agent) {OLD_AGENT_KEY} AS agent, python, python_full, implementation, arch, os, distro,
-       distro_version, installer, installer_version, NULL
+       distro_version, installer, installer_version
 FROM downloads;
 INSERT INTO download_events
 SELECT d.ts, {OLD_FILE_KEY}, {OLD_AGENT_KEY}, try_cast('0x' || d.client AS UBIGINT), i.id

@@ -13,6 +13,7 @@ from depgraph.downloads.filenames import canonical_names
 from depgraph.downloads.formats.events import NEW_FILES, SEPARATOR, Events, agent_key, ingest_events, joined_key
 from depgraph.downloads.formats.scan import (
     NOT_BLANK,
+    BlankLines,
     IngestReport,
     Rows,
     csv_scan,
@@ -156,7 +157,7 @@ def _bigquery_csv_rows(path: Path, sniffed: Sniffed) -> Rows:
                        "export BigQuery rows with flattened names: timestamp, file_project, ...")
     return Rows(_bigquery_from_columns(columns, lambda numbered, log: numbered_scan(
         csv_scan(path, columns, sniffed.compression, header=True, log_rejects=log, numbered=numbered), numbered)),
-        1, lines_scan(path, sniffed.compression, encoding="latin-1", numbered=True))
+        1, BlankLines(path, sniffed.compression))
 
 
 def _bigquery_parquet_rows(store: Store, path: Path) -> Rows:

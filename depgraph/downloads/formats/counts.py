@@ -7,13 +7,13 @@ from pathlib import Path
 
 from depgraph.downloads.filenames import canonical_names
 from depgraph.downloads.formats.scan import (
+    BlankLines,
     IngestReport,
     Rows,
     csv_scan,
     drop_tables,
     ident,
     ingest_rows,
-    lines_scan,
     numbered_scan,
     whole_number_sql,
 )
@@ -48,7 +48,7 @@ def ingest_counts(store: Store, path: Path, digest: str, report: IngestReport, s
                        f"columns are {', '.join(COUNTS_REQUIRED)} and optionally {', '.join(COUNTS_OPTIONAL)}")
     rows = Rows(lambda numbered, log: numbered_scan(csv_scan(path, columns, sniffed.compression, header=True,
                                                              log_rejects=log, numbered=numbered), numbered),
-                1, lines_scan(path, sniffed.compression, encoding="latin-1", numbered=True))
+                1, BlankLines(path, sniffed.compression))
     optional = {c: (f"nullif(c.{ident(c)}, '')" if c in columns else "NULL") for c in COUNTS_OPTIONAL}
     insert = f"""
         INSERT INTO download_counts

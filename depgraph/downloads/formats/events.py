@@ -3,12 +3,13 @@
 One statement streams every row the reader yields into ``download_events``, with its time, file key, user-agent
 key and client hash computed row by row: no join, no second pass over the file. The keys are strings (a piwheels
 filename; the user-agent fields joined by U+001F), so the few thousand distinct ones are then read back from the
-stored column, parsed once each (filenames with ``packaging``), and added to ``download_files`` and
-``download_agents`` (a key that names no valid file, or cannot be split, with the reason). A row whose time, file
-or user agent cannot be read is counted as refused; it stays in ``download_events``, which the ``downloads`` view
-leaves it out of, because deleting a few rows from what the transaction has just written makes its commit
-rewrite them all (1.3 s more on 3 M rows). Only when there are refused rows is the file scanned again, numbered,
-to name the first few by line, and that scan stops at the last one it needs.
+stored column, parsed once each (filenames with ``packaging``), and the valid ones added to ``download_files``
+and ``download_agents``. A row whose time, file or user agent cannot be read is refused: counted, and hidden by
+the ``downloads`` view (no time, or a key with no lookup row). It is deleted by ``sweep_refused`` just after the
+ingest's transaction commits, in a transaction of its own: deleting a few of the rows a transaction has just
+written makes its commit rewrite them all (1.3 s more on 3 M rows), deleting them once committed costs 0.1 s.
+Only when there are refused rows is the file scanned again, numbered, to name the first few by line, and that
+scan stops at the last one it needs.
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ class Events:
     parameters). ``new_files(store, relation)`` fills ``event_files`` from a relation of new file keys
     (``file``), with a ``reason`` for a key that names no valid file.
     ``reason`` is SQL giving why a row of the scan is refused (NULL for a good row), over ``r`` (the scan with its
-    ``at``, ``file_key`` and ``agent_key``), ``k`` (its row of ``download_files``) and ``a`` (of
-    ``download_agents``).
+    ``at``, ``file_key`` and ``agent_key``), ``k`` (its row of ``event_files``: keys this ingest met first, a
+    refused one among them since refused keys are never stored) and ``a`` (of ``event_agents``).
     """
 
     ts: str
@@ -84,15 +85,40 @@ def ingest_events(store: Store, report: IngestReport, rows: Rows, events: Events
     events.new_files(store, f"(SELECT DISTINCT e.file FROM {mine} e ANTI JOIN download_files USING (file) "
                             "WHERE e.file IS NOT NULL)")
     _new_agents(store, f"(SELECT DISTINCT e.agent FROM {mine} e ANTI JOIN download_agents USING (agent))")
-    connection.execute(f"INSERT INTO download_files SELECT file, package, version, file_kind, filename, reason "
-                       f"FROM {NEW_FILES}")
-    connection.execute(f"INSERT INTO download_agents SELECT * FROM {NEW_AGENTS}")
+    connection.execute(f"INSERT INTO download_files SELECT file, package, version, file_kind, filename "
+                       f"FROM {NEW_FILES} WHERE reason IS NULL")
+    connection.execute(f"INSERT INTO download_agents SELECT * EXCLUDE (reason) FROM {NEW_AGENTS} "
+                       "WHERE reason IS NULL")
     refused = _refused(store, mine)
     report.rejected += refused
     report.rows = int(yielded) - refused
     if refused:
         locate_examples(store, report, rows, _first_refused(store, rows, events, params or {}))
     drop_tables(store, NEW_FILES, NEW_AGENTS, "skipped_lines")
+
+
+def sweep_refused(store: Store, digest: str) -> None:
+    """Delete the rows the ingest of ``digest`` refused (which the ``downloads`` view already hides), in a
+    transaction of its own once the ingest's has committed; a crash before leaves them hidden, not counted.
+
+    The few keys with no lookup row are found first (from the distinct keys, as the ingest found them): a join of
+    every row with the lookup tables would cost as much as the ingest itself."""
+    connection = store.connection
+    ingest = _ingest_id(store, digest)
+    mine = f"(SELECT * FROM download_events WHERE ingest = {ingest})"
+    files = [row[0] for row in connection.execute(
+        f"SELECT file FROM (SELECT DISTINCT file FROM {mine}) ANTI JOIN download_files USING (file)").fetchall()]
+    agents = [row[0] for row in connection.execute(
+        f"SELECT agent FROM (SELECT DISTINCT agent FROM {mine}) ANTI JOIN download_agents USING (agent)").fetchall()]
+    connection.execute("BEGIN")
+    try:
+        connection.execute(f"DELETE FROM download_events WHERE ingest = {ingest} AND (ts IS NULL OR file IS NULL "
+                           "OR file IN (SELECT unnest($files)) OR agent IN (SELECT unnest($agents)))",
+                           {"files": files, "agents": agents})
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
 
 
 def _ingest_id(store: Store, digest: str) -> int:
@@ -112,11 +138,11 @@ def _new_agents(store: Store, relation: str) -> None:
 
 
 def _refused(store: Store, events: str) -> int:
-    """How many of ``events`` (this ingest's) are refused: no time, no file, or a key with a reason."""
+    """How many of ``events`` (this ingest's) are refused: no time, or a key with no lookup row."""
     (count,) = store.connection.execute(f"""
         SELECT count(*) FROM {events} e
         LEFT JOIN download_files f USING (file) LEFT JOIN download_agents a USING (agent)
-        WHERE e.ts IS NULL OR f.file IS NULL OR f.reason IS NOT NULL OR a.reason IS NOT NULL""").fetchone()
+        WHERE e.ts IS NULL OR f.file IS NULL OR a.agent IS NULL""").fetchone()
     return int(count)
 
 
@@ -127,8 +153,8 @@ def _first_refused(store: Store, rows: Rows, events: Events, params: dict[str, A
     the reader drops the same unreadable rows (DuckDB checks a value's encoding only in the columns read)."""
     scan = (f"(SELECT *, {events.ts} AS at, {events.file} AS file_key, {events.agent} AS agent_key, "
             f"{events.client} AS client_key FROM {rows.scan(True, False)} r)")
-    checked = (f"(SELECT r.n, {events.reason} AS reason FROM {scan} r LEFT JOIN download_files k "
-               "ON k.file = r.file_key LEFT JOIN download_agents a ON a.agent = r.agent_key)")
+    checked = (f"(SELECT r.n, {events.reason} AS reason FROM {scan} r LEFT JOIN {NEW_FILES} k "
+               f"ON k.file = r.file_key LEFT JOIN {NEW_AGENTS} a ON a.agent = r.agent_key)")
     connection = store.connection
     # with no row estimate for a file scan, DuckDB would build the join's hash table on the file, not the keys
     connection.execute("SET disabled_optimizers = 'build_side_probe_side'")

@@ -8,10 +8,10 @@ from pathlib import Path
 from depgraph.downloads.filenames import register_filenames
 from depgraph.downloads.formats.events import NEW_FILES, Events, agent_key, ingest_events
 from depgraph.downloads.formats.scan import (
+    BlankLines,
     IngestReport,
     Rows,
     csv_scan,
-    lines_scan,
     numbered_scan,
     timestamp_sql,
     unique_names,
@@ -53,7 +53,7 @@ def ingest_piwheels(store: Store, path: Path, digest: str, report: IngestReport,
     read = tuple(c for c in columns if c in READ)
     rows = Rows(lambda numbered, log: numbered_scan(csv_scan(path, columns, sniffed.compression, header=header,
                                                              log_rejects=log, read=read, numbered=numbered), numbered),
-                int(header), lines_scan(path, sniffed.compression, encoding="latin-1", numbered=True))
+                int(header), BlankLines(path, sniffed.compression))
     installer = ("r.installer_name", "r.installer_version") if "installer_name" in columns else ("NULL", "NULL")
     agent = agent_key({"python_full": "r.py_version", "implementation": "r.py_name", "arch": "r.arch",
                        "os": "r.os_name", "distro": "r.distro_name", "distro_version": "r.distro_version",

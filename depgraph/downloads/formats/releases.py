@@ -8,6 +8,7 @@ from pathlib import Path
 from depgraph.downloads.filenames import canonical_names
 from depgraph.downloads.formats.scan import (
     NOT_BLANK,
+    BlankLines,
     IngestReport,
     Rows,
     csv_scan,
@@ -139,7 +140,7 @@ def _release_csv_rows(path: Path, sniffed: Sniffed) -> Rows:
                          numbered)
         return f"(SELECT {_release_fields(refs, numbered=numbered)} FROM {rows} r)"
 
-    return Rows(scan, 1, lines_scan(path, sniffed.compression, encoding="latin-1", numbered=True))
+    return Rows(scan, 1, BlankLines(path, sniffed.compression))
 
 
 def _release_parquet_rows(path: Path) -> Rows:

@@ -3,7 +3,8 @@ memory, and the bookkeeping that turns rejected rows into line numbers and reaso
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gzip
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,7 +120,7 @@ class Rows:
 
     scan: Callable[[bool, bool], str]
     header: int | None
-    blank_lines: str | None = None
+    blank_lines: BlankLines | None = None
 
 
 def ingest_rows(store: Store, report: IngestReport, rows: Rows, *, keys: Callable[[str], None],
@@ -209,19 +210,44 @@ def locate_examples(store: Store, report: IngestReport, rows: Rows, first: list[
     add_examples(report, [Rejected(_line_of(store, n, rows.header), reason) for n, reason in first])
 
 
-def _skip_blank_lines(store: Store, lines: str, header: int, last_row: int) -> None:
-    """Note the empty lines (which the CSV reader skips silently) up to the line of row ``last_row``: the scan of
-    lines stops there, and goes further only as far as the empty lines it found push that line."""
-    connection = store.connection
-    (skipped,) = connection.execute("SELECT count(DISTINCT line) FROM skipped_lines").fetchone()
+@dataclass(frozen=True)
+class BlankLines:
+    """Where a reader's file is (plain or gzip), to find its empty lines, which the CSV reader skips silently."""
+
+    path: Path
+    compression: str
+
+
+def _skip_blank_lines(store: Store, blank: BlankLines, header: int, last_row: int) -> None:
+    """Note the empty lines up to the line of row ``last_row``, and no further: the file is read as bytes (any
+    encoding) up to that line, first guessed with no empty line before it, then pushed by those found."""
+    (skipped,) = store.connection.execute("SELECT count(DISTINCT line) FROM skipped_lines").fetchone()
     bound = header + last_row + int(skipped)
-    while True:
-        connection.execute(f"INSERT INTO skipped_lines SELECT n FROM (SELECT * FROM {numbered_scan(lines)} "
-                           f"LIMIT {bound}) WHERE line IS NULL")
-        last_line = _line_of(store, last_row, header)
-        if last_line <= bound:
-            return
-        bound = last_line
+    found: list[int] = []
+    for number, empty in _lines(blank):
+        if number > bound:
+            bound = _line_after(store, found, header, last_row)
+            found = []
+            if number > bound:
+                return
+        if empty:
+            found.append(number)
+    _line_after(store, found, header, last_row)
+
+
+def _line_after(store: Store, empty: list[int], header: int, last_row: int) -> int:
+    """Note ``empty`` lines as skipped; the line of row ``last_row`` as far as the skipped lines now tell."""
+    if empty:
+        store.connection.execute("INSERT INTO skipped_lines SELECT unnest($1)", [empty])
+    return _line_of(store, last_row, header)
+
+
+def _lines(blank: BlankLines) -> Iterator[tuple[int, bool]]:
+    """(number, whether it is empty) for each line of the file, ``\\r`` aside."""
+    opener: Callable[..., Any] = gzip.open if blank.compression == "gzip" else open
+    with opener(blank.path, "rb") as handle:
+        for number, line in enumerate(handle, 1):
+            yield number, not line.strip(b"\r\n")
 
 
 def drop_tables(store: Store, *tables: str) -> None:

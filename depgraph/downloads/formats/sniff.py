@@ -7,6 +7,7 @@ import csv
 import gzip
 import hashlib
 import json
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +63,7 @@ def read_head(path: Path, compression: str, size: int = HEAD_SIZE) -> bytes:
     try:
         with opener(path, "rb") as handle:
             return handle.read(size)
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raise BadInput(f"{path} is not readable as plain or gzip text ({exc})", "give an uncompressed or .gz log") \
             from exc
 
@@ -148,7 +149,7 @@ def _first_json_object(body: str, tries: int = 20) -> dict[str, Any] | None:
     for line in body.splitlines()[:tries]:
         try:
             value = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's JSON parser goes
             continue
         if isinstance(value, dict):
             return value
