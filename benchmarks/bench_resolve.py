@@ -19,19 +19,19 @@ import os
 import platform
 import re
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+import timing
 from packaging.utils import canonicalize_name
 from packaging.version import Version
+from timing import CommandFailed, Outcome, Series, clean_environment, load_average, print_table
 
 DEFAULT_REQUIREMENT = "OctoPrint==1.4.0"
 DEFAULT_DATE = "2020-03-05"
@@ -49,27 +49,6 @@ REFERENCES = ("uv warm, offline (ref)", "uv warm, offline, --python this (ref)")
 IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S.*)$")
 
 Pins = dict[str, str]
-
-
-class CommandFailed(Exception):
-    """A benchmarked command exited non-zero: there is no figure to report."""
-
-
-@dataclass
-class Outcome:
-    seconds: float
-    stdout: str
-    stderr: str
-
-
-@dataclass
-class Series:
-    label: str
-    samples: list[float] = field(default_factory=list)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.samples)
 
 
 @dataclass
@@ -111,21 +90,7 @@ class Setup:
 
 def run(command: Sequence[str], setup: Setup, extra_env: dict[str, str] | None = None) -> Outcome:
     """Run ``command`` in the work directory, output captured (so stderr is no terminal), and time it."""
-    env = {**setup.env, **(extra_env or {})}
-    start = time.perf_counter()
-    process = subprocess.run(list(command), cwd=setup.workdir, env=env, capture_output=True, text=True,
-                             check=False)
-    seconds = time.perf_counter() - start
-    if process.returncode != 0:
-        tail = "\n".join(process.stderr.strip().splitlines()[-15:])
-        raise CommandFailed(f"exit {process.returncode}: {' '.join(command)}\n{tail}")
-    return Outcome(seconds, process.stdout, process.stderr)
-
-
-def clean_environment() -> dict[str, str]:
-    """This environment without the variables that would move either tool off the live index or its cache."""
-    return {key: value for key, value in os.environ.items()
-            if not key.startswith(("DEPGRAPH_", "UV_"))}
+    return timing.run(command, setup.workdir, {**setup.env, **(extra_env or {})}, measure=False)
 
 
 def find_depgraph() -> list[str]:
@@ -198,23 +163,8 @@ def importer_in_depgraph(entry: ImportEntry) -> str:
     return parent.name if parent else "(interpreter startup: site, .pth files)"
 
 
-def load_average() -> str:
-    try:
-        one, five, _ = os.getloadavg()
-    except (AttributeError, OSError):
-        return "load average unknown"
-    return f"load average {one:.1f} (1 min), {five:.1f} (5 min)"
-
-
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:8.0f} ms"
-
-
-def print_table(rows: list[Series]) -> None:
-    width = max(len(row.label) for row in rows)
-    print(f"{'':{width}}  {'median':>11} {'min':>11} {'max':>11}")
-    for row in rows:
-        print(f"{row.label:{width}}  {ms(row.median):>11} {ms(min(row.samples)):>11} {ms(max(row.samples)):>11}")
 
 
 def print_goals(series: dict[str, Series]) -> None:
@@ -287,8 +237,7 @@ def print_importtime(outcome: Outcome, floor: float) -> None:
 def one_run(index: int, setup: Setup, series: dict[str, Series], depgraph_runs: list[Pins],
             uv_runs: list[Pins], keep: list[Path], diagnoses: list[str] | None) -> None:
     def add(label: str, outcome: Outcome) -> Outcome:
-        series.setdefault(label, Series(label)).samples.append(outcome.seconds)
-        return outcome
+        return series.setdefault(label, Series(label)).add(outcome)
 
     def depgraph_pair() -> None:
         cache = Path(tempfile.mkdtemp(prefix="depgraph-cache-"))
@@ -338,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         (workdir / "requirements.in").write_text(args.requirement + "\n", encoding="utf-8")
         setup = Setup(args.requirement, args.date, args.python, workdir, find_depgraph(), find_uv(),
-                      clean_environment())
+                      clean_environment(("DEPGRAPH_", "UV_")))
         uv_version = run([setup.uv, "--version"], setup).stdout.strip()
         print(f"depgraph resolve {args.requirement} --date {args.date} --python {args.python} --format json")
         print(f"  vs {uv_version}: pip compile --exclude-newer {setup.exclude_newer} "
@@ -358,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print()
         order = ["python -c pass (floor)", "depgraph cold", "uv cold", "depgraph warm", "uv warm", *REFERENCES]
-        print_table([series[label] for label in order])
+        print_table([series[label] for label in order], unit="ms")
         print_goals(series)
         print_agreement(depgraph_runs, uv_runs)
         for stderr in diagnoses:

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from depgraph.downloads.filenames import canonical_list
-from depgraph.downloads.store import Store
+from depgraph.downloads.store import Store, has_table
 from depgraph.errors import BadInput
 
 SPLITS = {"python": "python", "arch": "arch", "distro": "distro", "installer": "installer", "version": "version",
@@ -43,8 +43,13 @@ class CountTable:
 
 
 def store_range(store: Store) -> tuple[date, date] | None:
-    row = store.query("SELECT min(d), max(d) FROM (SELECT min(ts)::DATE AS d FROM downloads UNION ALL "
-                      "SELECT max(ts)::DATE FROM downloads UNION ALL SELECT min(day) FROM download_counts "
+    """The first and last day the store has downloads of (events or daily counts), or None when it has none.
+
+    The times are read from ``download_events`` itself (a schema-3 store), not through the ``downloads`` view,
+    which would join every event with its file and user agent to read one column."""
+    events = "download_events" if has_table(store, "download_events") else "downloads"
+    row = store.query(f"SELECT min(d), max(d) FROM (SELECT min(ts)::DATE AS d FROM {events} UNION ALL "
+                      f"SELECT max(ts)::DATE FROM {events} UNION ALL SELECT min(day) FROM download_counts "
                       "UNION ALL SELECT max(day) FROM download_counts)")[0]
     return None if row[0] is None else (row[0], row[1])
 
