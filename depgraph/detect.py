@@ -58,12 +58,21 @@ RELEASE_FIRSTS = """
                 WHERE upload_time < $day + INTERVAL 1 DAY {names} GROUP BY ALL"""
 
 DAILY = """
-    SELECT package, ts::DATE AS day, count(*) AS downloads FROM downloads
+    SELECT package, ts::DATE AS day, count(*) AS downloads FROM {events}
     WHERE ts >= $first AND ts < $last + INTERVAL 1 DAY {source} GROUP BY ALL
     UNION ALL
     SELECT package, day, sum(downloads) FROM download_counts
     WHERE day BETWEEN $first AND $last AND breakdown = 'total' {source} GROUP BY ALL
 """
+
+
+def download_times(store: Store) -> str:
+    """A relation of (source, ts, package) per download: in a schema-3 store, the events joined with only the
+    tables these columns come from, not the whole ``downloads`` view (which also joins every user agent)."""
+    if not has_table(store, "download_events"):
+        return "downloads"
+    return ("(SELECT i.source, e.ts, f.package FROM download_events e JOIN download_files f ON f.file = e.file "
+            "JOIN ingested_files i ON i.id = e.ingest WHERE e.ts IS NOT NULL)")
 
 
 def day_stats(store: Store, day: date, params: SpikeParams = SpikeParams(), packages: list[str] | None = None,
@@ -73,12 +82,14 @@ def day_stats(store: Store, day: date, params: SpikeParams = SpikeParams(), pack
     package_filter = "AND package IN (SELECT unnest($packages))" if packages is not None else ""
     name_filter = "AND name IN (SELECT unnest($packages))" if packages is not None else ""
     release_firsts = RELEASE_FIRSTS.format(names=name_filter) if has_table(store, "releases") else ""
+    events = download_times(store)
     sql = f"""
         WITH daily AS (SELECT package, day, sum(downloads) AS downloads
-                       FROM ({DAILY.format(source=f"{source_filter} {package_filter}")}) GROUP BY ALL),
+                       FROM ({DAILY.format(events=events, source=f"{source_filter} {package_filter}")})
+                       GROUP BY ALL),
         firsts AS (
             SELECT package, min(first_day) AS first_day FROM (
-                SELECT package, min(ts)::DATE AS first_day FROM downloads WHERE ts < $day + INTERVAL 1 DAY
+                SELECT package, min(ts)::DATE AS first_day FROM {events} WHERE ts < $day + INTERVAL 1 DAY
                     {source_filter} {package_filter} GROUP BY ALL
                 UNION ALL
                 SELECT package, min(day) FROM download_counts WHERE day <= $day {source_filter} {package_filter}

@@ -63,8 +63,8 @@ class Scope:
 
 def download_source(store: Store, index: str | None) -> str | None:
     """The index whose downloads to count: ``index`` if the store has its logs; else the store's only one."""
-    found = [row[0] for row in store.query(
-        "SELECT DISTINCT source FROM downloads UNION SELECT DISTINCT source FROM download_counts ORDER BY 1")]
+    found = [row[0] for row in store.query(  # from the ingested files' list: scanning the downloads is slow
+        "SELECT DISTINCT source FROM ingested_files WHERE format <> 'releases' ORDER BY 1")]
     if index is not None:
         if index not in found:
             raise BadInput(f"the store has no downloads from index {index!r}",
@@ -138,7 +138,8 @@ def check_days(store: Store, start: date, end: date, option: str = "--date") -> 
 
 def check_known(store: Store, package: str) -> None:
     """Refuse a package the store has never heard of (no downloads, no counts, no releases): likely a typo."""
-    tables = ["SELECT 1 FROM downloads WHERE package = $name", "SELECT 1 FROM download_counts WHERE package = $name"]
+    events = "download_files" if has_table(store, "download_files") else "downloads"
+    tables = [f"SELECT 1 FROM {events} WHERE package = $name", "SELECT 1 FROM download_counts WHERE package = $name"]
     if has_table(store, "releases"):
         tables.append("SELECT 1 FROM releases WHERE name = $name")
     found = store.connection.execute(f"SELECT EXISTS ({' UNION ALL '.join(tables)})", {"name": package}).fetchone()
