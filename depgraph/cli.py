@@ -262,11 +262,18 @@ def _file_progress(total: int) -> AbstractContextManager[Callable[[Path], None] 
 def downloads(packages: tuple[str, ...], start: str | None, end: str | None, by: str, split: str | None,
               source: str | None, fmt: str, db: Path | None) -> None:
     """Downloads of PACKAGES per day or hour, zero-filled, optionally split by one dimension."""
+    from depgraph.downloads.filenames import canonical_list
     from depgraph.downloads.queries import download_counts
     from depgraph.downloads.store import open_store
+    from depgraph.spikes import check_days, check_known
 
+    first, last = _date(start, "--from"), _date(end, "--to")
     with open_store(db, read_only=True) as store:
-        table = download_counts(store, list(packages), _date(start, "--from"), _date(end, "--to"), by, split, source)
+        if first or last:
+            check_days(store, first or last, last or first, "--from" if first else "--to")
+        for name in canonical_list(list(packages)):
+            check_known(store, name)
+        table = download_counts(store, list(packages), first, last, by, split, source)
     _emit_rows([row.to_dict() for row in table.rows], fmt, table.to_dict())
 
 
@@ -280,9 +287,12 @@ def top(day: str, count: int, source: str | None, fmt: str, db: Path | None) -> 
     """The most downloaded packages on a day."""
     from depgraph.downloads.queries import top_packages
     from depgraph.downloads.store import open_store
+    from depgraph.spikes import check_days
 
+    chosen = _date(day, "--date")
     with open_store(db, read_only=True) as store:
-        rows = [row.to_dict() for row in top_packages(store, _date(day, "--date"), count, source)]
+        check_days(store, chosen, chosen)
+        rows = [row.to_dict() for row in top_packages(store, chosen, count, source)]
     _emit_rows(rows, fmt, {"rows": rows})
 
 

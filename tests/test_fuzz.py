@@ -291,9 +291,6 @@ def test_telling_a_log_format_raises_only_bad_input(data: bytes, zipped: bool) -
     assert fmt in ("piwheels", "bigquery", "pypistats", "counts", "releases", "empty")
 
 
-@pytest.mark.xfail(strict=True, reason="depgraph/downloads/formats/sniff.py read_head / _first_json_object: zlib.error "
-                                       "(corrupt gzip) and RecursionError (deeply nested JSON) escape as internal "
-                                       "errors")
 @FEW
 @given(st.binary(min_size=1, max_size=200))
 @example(b"\x08\x00\x00\x00\x00\x00\x00\x03" + bytes(range(200)))

@@ -241,9 +241,6 @@ def check_ingest(path: Path, command: str, store: Store, before: dict[str, int],
     return line
 
 
-@pytest.mark.xfail(strict=True, reason="depgraph/downloads/ingest.py ingest_file: a file none of whose rows could be "
-                                       "read is recorded in ingested_files, so a later --strict run says 'already "
-                                       "ingested, skipped' (exit 0) instead of refusing it")
 def test_a_log_with_no_readable_row_is_not_recorded_as_ingested(store: Store) -> None:
     path = GARBAGE / "ingest" / "gen-counts-not-numbers.csv"
     first = run_cli("ingest", path, "--db", store.path)
