@@ -159,9 +159,6 @@ def test_parse_filename_never_raises(filename: str | None) -> None:
     assert (reason is None) == (package is not None) == (version is not None) == (kind is not None)
 
 
-@pytest.mark.xfail(strict=True, reason="depgraph/downloads/filenames.py parse_filename accepts names packaging lets "
-                                       "through (non-ASCII, spaces, newlines, '../'): a log row is stored under a "
-                                       "name that is no project name")
 @FEW
 @given(filename_text)
 @example("é-1.0-py3-none-any.whl")

@@ -19,16 +19,23 @@ def parse_filename(filename: str | None) -> tuple[str | None, str | None, str | 
     """(package, version, kind, reason): a wheel or sdist name parsed per PEP 427/625, or why it cannot be."""
     if not filename:
         return None, None, None, "no filename"
+    if not filename.isascii() or not filename.isprintable() or any(c in filename for c in " /\\"):
+        # packaging's parsers let such names through; no index serves them (PEP 427/625 names are ASCII, no paths)
+        return None, None, None, "not a valid wheel or sdist name (space, path or non-ASCII character)"
     try:
         if filename.endswith(".whl"):
             name, version, _build, _tags = parse_wheel_filename(filename)
-            return name, str(version), "wheel", None
-        if filename.endswith((".tar.gz", ".zip")):
+            kind = "wheel"
+        elif filename.endswith((".tar.gz", ".zip")):
             name, version = parse_sdist_filename(filename)
-            return name, str(version), "sdist", None
+            kind = "sdist"
+        else:
+            return None, None, None, "not a wheel or sdist name"
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion) as exc:
         return None, None, None, f"not a valid wheel or sdist name ({str(exc).splitlines()[0]})"
-    return None, None, None, "not a wheel or sdist name"
+    if canonical_name(name) != name:
+        return None, None, None, f"not a valid wheel or sdist name (project name {name!r})"
+    return name, str(version), kind, None
 
 
 def register_filenames(connection: duckdb.DuckDBPyConnection, relation: str, table: str = "filenames") -> None:
