@@ -64,7 +64,7 @@ def test_ingest_strict_refuses_and_changes_nothing(db: Path) -> None:
 
 
 def test_downloads_json_shape_order_and_counts(db: Path, log: Path) -> None:
-    start, end = date(2020, 2, 28), date(2020, 3, 16)
+    start, end = date(2020, 3, 1), date(2020, 3, 14)  # the store's days (the CLI refuses days outside them)
     result = run("downloads", "numpy", "Flask_Login", "--from", start, "--to", end, "--db", db, "--format", "json")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
