@@ -486,6 +486,61 @@ def report(ctx: click.Context, day: str, package: str | None, index: str | None,
                f"({len(result.pictures)} pictures; {found})", err=True)
 
 
+@cli.group()
+def bigquery() -> None:
+    """PyPI's downloads in BigQuery's public dataset, counted with the same definition as depgraph's ingest."""
+
+
+def _package_names(values: tuple[str, ...]) -> list[str] | None:
+    names = [name for value in values for name in value.replace(",", " ").split()]
+    return list(_names(tuple(names), "--packages")) or None
+
+
+@bigquery.command("sql")
+@click.option("--from", "start", required=True, help="First day (YYYY-MM-DD, UTC).")
+@click.option("--to", "end", required=True, help="Last day (YYYY-MM-DD, UTC), included.")
+@click.option("--packages", multiple=True, help="Only these packages (repeat the option, or separate with commas).")
+@click.option("--by", type=click.Choice(["day", "hour"]), default="day", show_default=True)
+def bigquery_sql_command(start: str, end: str, packages: tuple[str, ...], by: str) -> None:
+    """Print the BigQuery SQL that counts PyPI's downloads per day, package, version, Python, OS, arch, installer."""
+    from depgraph.downloads.bigquery import bigquery_sql
+
+    click.echo(bigquery_sql(_date(start, "--from"), _date(end, "--to"), _package_names(packages), by=by))
+
+
+@bigquery.command("fetch")
+@click.option("--from", "start", required=True, help="First day (YYYY-MM-DD, UTC).")
+@click.option("--to", "end", required=True, help="Last day (YYYY-MM-DD, UTC), included.")
+@click.option("--packages", multiple=True, help="Only these packages (repeat the option, or separate with commas).")
+@click.option("--max-bytes", type=click.IntRange(min=1), help="Refuse a query that would read more (default 20 GB); "
+              "BigQuery bills no more than this.")
+@click.option("--project", envvar="GOOGLE_CLOUD_PROJECT", help="The Google Cloud project the query is billed to.")
+@click.option("--yes", is_flag=True, help="Run after printing the estimate, without asking.")
+@db_option
+def bigquery_fetch(start: str, end: str, packages: tuple[str, ...], max_bytes: int | None, project: str | None,
+                   yes: bool, db: Path | None) -> None:
+    """Run that query on BigQuery (dry run and estimate first) and store its daily counts."""
+    from depgraph.downloads.bigquery import DEFAULT_MAX_BYTES, Estimate, fetch
+    from depgraph.downloads.store import open_store
+
+    def confirm(estimate: Estimate) -> bool:
+        click.echo(f"BigQuery: {estimate.describe()}", err=True)
+        return yes or click.confirm("run the query?", err=True)
+
+    first, last = _date(start, "--from"), _date(end, "--to")
+    names = _package_names(packages)
+    with open_store(db) as store:
+        result = fetch(store, first, last, names, max_bytes=max_bytes or DEFAULT_MAX_BYTES,
+                       project=project, confirm=confirm)
+    if not result.ran or result.report is None:
+        click.echo("not run: nothing was stored", err=True)
+        return
+    report = result.report
+    state = ("already stored, skipped" if report.skipped else
+             f"{report.rows:,} daily counts stored, {report.rejected} rejected")
+    click.echo(f"{result.rows:,} rows from BigQuery: {state}", err=True)
+
+
 def _emit_rows(rows: list[dict[str, Any]], fmt: str, document: dict[str, Any]) -> None:
     if fmt == "json":
         click.echo(json.dumps(document, indent=2))

@@ -466,3 +466,24 @@ def test_bigquery_refusing_the_query_is_one_line(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(IndexUnavailable, match="BigQuery refused the query: 403 Access Denied") as error:
         fetch(store, *WEEK)
     assert "more details" not in str(error.value)
+
+
+def test_the_cli_prints_the_sql_and_fetches_through_the_normal_ingest(google: type[StandIn], tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from depgraph.cli import cli
+
+    first, last = (day.isoformat() for day in WEEK)
+    printed = CliRunner().invoke(cli, ["bigquery", "sql", "--from", first, "--to", last, "--packages", "numpy"])
+    assert printed.exit_code == 0, printed.output
+    assert "file_downloads" in printed.stdout and "'numpy'" in printed.stdout
+    store = tmp_path / "cli.duckdb"
+    declined = CliRunner().invoke(cli, ["bigquery", "fetch", "--from", first, "--to", last, "--db", str(store)],
+                                  input="n\n")
+    assert declined.exit_code == 0 and "not run" in declined.stderr
+    fetched = CliRunner().invoke(cli, ["bigquery", "fetch", "--from", first, "--to", last, "--db", str(store),
+                                       "--yes"])
+    assert fetched.exit_code == 0, fetched.output
+    assert "daily counts stored" in fetched.stderr
+    bad = CliRunner().invoke(cli, ["bigquery", "sql", "--from", "2020-02-30", "--to", last])
+    assert bad.exit_code == 2 and "2020-02-30" in bad.stderr
