@@ -158,7 +158,7 @@ def graph(ctx: click.Context, output: Path, installed: bool, interpreter: str | 
         raise BadInput(f"output {output} has an unknown extension", "use .json, .dot, .svg, .png, .pdf or .mmd")
     if with_downloads and not options["date"]:
         raise BadInput("--downloads needs --date D (the day whose downloads to show)",
-                       "e.g. depgraph graph OctoPrint==1.4.0 --date 2020-03-05 --downloads -o spike.svg")
+                       "e.g. depgraph graph requests==2.23.0 --date 2020-03-05 --downloads -o graph.svg")
     chosen = [bool(options["requirements"]), installed, pipdeptree_file is not None]
     if sum(chosen) != 1:
         raise BadInput("graph needs exactly one of: REQUIREMENTS, --installed, --pipdeptree FILE",
@@ -379,7 +379,7 @@ def _names(values: tuple[str, ...], option: str) -> tuple[str, ...]:
     names = [part.strip() for value in values for part in value.split(",") if part.strip()]
     for name in names:
         if canonical_name(name) is None:
-            raise BadInput(f"{option} {name!r} is not a valid project name", "use e.g. OctoPrint or zope-interface")
+            raise BadInput(f"{option} {name!r} is not a valid project name", "use e.g. requests or zope-interface")
     return tuple(names)
 
 
