@@ -15,7 +15,8 @@ from depgraph.sources.indexes import (
     select_indexes,
 )
 
-RASPBIAN_PIP_CONF = "[global]\nextra-index-url=https://www.piwheels.org/simple\n"
+PIWHEELS_SIMPLE = piwheels_url() + "simple"  # depgraph's default, as Raspberry Pi OS configures it
+RASPBIAN_PIP_CONF = f"[global]\nextra-index-url={PIWHEELS_SIMPLE}\n"
 
 
 def test_pypi_default_comes_from_pypi_simple() -> None:
@@ -39,12 +40,12 @@ def test_raspbian_pip_conf_puts_piwheels_second(tmp_path: Path) -> None:
     conf.write_text(RASPBIAN_PIP_CONF)
     config = read_pip_index_config([conf])
     assert config.index_url is None
-    assert config.extra_index_urls == ("https://www.piwheels.org/simple",)
+    assert config.extra_index_urls == (PIWHEELS_SIMPLE,)
 
 
 def test_select_pip_names_the_indexes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIP_INDEX_URL", pypi_simple_url())
-    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "https://www.piwheels.org/simple")
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", PIWHEELS_SIMPLE)
     assert [name for name, _url in select_indexes(["pip"])] == ["pypi", "piwheels"]
 
 

@@ -177,7 +177,7 @@ def test_files_of_other_projects_and_sdists_are_skipped() -> None:
     data = {"package": "flask-login", "releases": {"0.5.0": {"files": {
         "Flask_Login-0.5.0-py2.py3-none-any.whl": {}, "Other-1.0-py3-none-any.whl": {},
         "Flask-Login-0.5.0.tar.gz": {}, "not a wheel.whl": {}}}}}
-    files = piwheels_release_files(parse_piwheels_project(data, "u"), "https://www.piwheels.org/")
+    files = piwheels_release_files(parse_piwheels_project(data, "u"), "https://mirror.example/pi/")
     assert [f.filename for f in files] == ["Flask_Login-0.5.0-py2.py3-none-any.whl"]
     assert files[0].upload_time is None and files[0].sha256 is None
 
