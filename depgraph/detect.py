@@ -80,27 +80,33 @@ def day_stats(store: Store, day: date, params: SpikeParams = SpikeParams(), pack
     """Every package downloaded on ``day`` (or the ones named) against its baseline, in one query."""
     source_filter = "AND source = $source" if source else ""
     package_filter = "AND package IN (SELECT unnest($packages))" if packages is not None else ""
-    name_filter = "AND name IN (SELECT unnest($packages))" if packages is not None else ""
+    name_filter = "AND name IN (SELECT package FROM undecided)"
     release_firsts = RELEASE_FIRSTS.format(names=name_filter) if has_table(store, "releases") else ""
     events = download_times(store)
     sql = f"""
         WITH daily AS (SELECT package, day, sum(downloads) AS downloads
                        FROM ({DAILY.format(events=events, source=f"{source_filter} {package_filter}")})
                        GROUP BY ALL),
-        firsts AS (
-            SELECT package, min(first_day) AS first_day FROM (
-                SELECT package, min(ts)::DATE AS first_day FROM {events} WHERE ts < $day + INTERVAL 1 DAY
-                    {source_filter} {package_filter} GROUP BY ALL
-                UNION ALL
-                SELECT package, min(day) FROM download_counts WHERE day <= $day {source_filter} {package_filter}
-                    GROUP BY ALL
-                {release_firsts}
-            ) GROUP BY package
-        ),
         today AS (SELECT package, downloads FROM daily WHERE day = $day),
         wanted AS (
             SELECT package FROM today WHERE TRUE {package_filter}
             UNION SELECT unnest($packages) WHERE $packages IS NOT NULL
+        ),
+        settled AS (  -- downloaded in the window already min_history days before: old enough, no need to look back
+            SELECT DISTINCT package FROM daily WHERE day <= $day - INTERVAL ($min_history) DAY
+        ),
+        undecided AS (SELECT package FROM wanted WHERE package NOT IN (SELECT package FROM settled)),
+        firsts AS (
+            SELECT package, min(first_day) AS first_day FROM (
+                SELECT package, min(ts)::DATE AS first_day FROM {events} WHERE ts < $day + INTERVAL 1 DAY
+                    {source_filter} AND package IN (SELECT package FROM undecided) GROUP BY ALL
+                UNION ALL
+                SELECT package, min(day) FROM download_counts WHERE day <= $day {source_filter}
+                    AND package IN (SELECT package FROM undecided) GROUP BY ALL
+                {release_firsts}
+            ) GROUP BY package
+            UNION ALL
+            SELECT package, $first FROM settled
         ),
         history AS (
             SELECT package, list(downloads) AS counts FROM daily WHERE day >= $first AND day < $day GROUP BY package
@@ -118,7 +124,7 @@ def day_stats(store: Store, day: date, params: SpikeParams = SpikeParams(), pack
     """
     first = date.fromordinal(day.toordinal() - params.window)
     values: dict[str, Any] = {"day": day, "first": first, "last": day, "window": params.window,
-                              "packages": packages}
+                              "packages": packages, "min_history": params.min_history}
     if source:
         values["source"] = source
     rows = store.connection.execute(sql, values).fetchall()
