@@ -20,15 +20,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from depgraph.downloads.releases import ReleaseRow, releases_of, releases_requiring, versions_of
+from depgraph.downloads.releases import (
+    ReleaseRow,
+    parsed_requirement,
+    releases_of,
+    releases_requiring,
+    versions_of,
+)
 from depgraph.downloads.store import Store
 
 WEIGHTS = {"coverage": 0.35, "fingerprint": 0.30, "changes": 0.20, "recency": 0.15}
@@ -55,19 +60,10 @@ class Suspect:
                 "unchanged_requirements": list(self.unchanged)}
 
 
-@lru_cache(maxsize=8192)
-def _parsed(text: str) -> Requirement | None:
-    """One parse per distinct requirement string: candidate releases repeat most of their predecessors'."""
-    try:
-        return Requirement(text)
-    except InvalidRequirement:
-        return None
-
-
 def _requirements(release: ReleaseRow) -> dict[str, Requirement]:
     found: dict[str, Requirement] = {}
     for text in release.requires_dist or ():
-        requirement = _parsed(text)
+        requirement = parsed_requirement(text)
         if requirement is None:
             continue
         if requirement.marker is not None and "extra" in str(requirement.marker):

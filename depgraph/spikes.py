@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from depgraph.candidates import CandidateSource
@@ -25,7 +24,7 @@ from depgraph.detect import (
     judge_coherence,
     signatures,
 )
-from depgraph.downloads.releases import release
+from depgraph.downloads.releases import parsed_requirement, release
 from depgraph.downloads.store import Store, has_table
 from depgraph.environment import TargetEnvironment
 from depgraph.errors import BadInput
@@ -88,7 +87,7 @@ def target_environment(signature: Signature | None) -> TargetEnvironment:
 
 
 def dependencies_of(store: Store, name: str, version: str | None, target: TargetEnvironment,
-                  notes: list[str]) -> list[str]:
+                    notes: list[str]) -> list[str]:
     """Direct dependencies of the downloaded release for the target, from the release-metadata corpus."""
     found = requirements_for(store, name, version, target)
     if found is None:
@@ -98,16 +97,15 @@ def dependencies_of(store: Store, name: str, version: str | None, target: Target
 
 
 def requirements_for(store: Store, name: str, version: str | None,
-                      target: TargetEnvironment) -> dict[str, str] | None:
+                     target: TargetEnvironment) -> dict[str, str] | None:
     """Package -> specifier of the release's requirements that apply to the target (None: not in the corpus)."""
     found = release(store, name, version) if version and has_table(store, "releases") else None
     if found is None:
         return None
     requirements: dict[str, str] = {}
     for text in found.requires_dist:
-        try:
-            requirement = Requirement(text)
-        except InvalidRequirement:
+        requirement = parsed_requirement(text)
+        if requirement is None:
             continue
         if requirement.marker is None or requirement.marker.evaluate({**target.markers, "extra": ""}):
             requirements[canonicalize_name(requirement.name)] = str(requirement.specifier)

@@ -148,12 +148,22 @@ def requirement_name(requirement: str) -> str | None:
 
 
 @lru_cache(maxsize=1 << 16)
-def _requirement_name(requirement: str) -> str | None:
+def parsed_requirement(requirement: str) -> Requirement | None:
+    """A corpus requirement string parsed by ``packaging``, once per distinct string (releases of a project repeat
+    most of their predecessors'), or None when it cannot be parsed."""
     try:
-        return canonicalize_name(Requirement(requirement).name)
+        return Requirement(requirement)
     except InvalidRequirement:
-        match = LEADING_NAME.match(requirement)
-        return canonicalize_name(match.group(1)) if match else None
+        return None
+
+
+@lru_cache(maxsize=1 << 16)
+def _requirement_name(requirement: str) -> str | None:
+    parsed = parsed_requirement(requirement)
+    if parsed is not None:
+        return canonicalize_name(parsed.name)
+    match = LEADING_NAME.match(requirement)
+    return canonicalize_name(match.group(1)) if match else None
 
 
 # --- helpers --------------------------------------------------------------------------------------------------
