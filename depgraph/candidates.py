@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -66,16 +66,15 @@ class CandidateSource:
 @dataclass(frozen=True)
 class CandidateReleases:
     rows: tuple[Row, ...] = ()
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = ()
 
 
-def _quietly(fetch: Any, notes: list[str] | None, what: str) -> list[Row]:
+def _quietly(fetch: Any, notes: list[str], what: str) -> list[Row]:
     """Rows from ``fetch``, or none (and a note) when the index cannot tell: a fallback must not fail the run."""
     try:
         return fetch()
     except DepgraphError as error:
-        if notes is not None:
-            notes.append(f"could not read {what} from the index: {error}")
+        notes.append(f"could not read {what} from the index: {error}")
         return []
 
 
@@ -128,10 +127,18 @@ def _rows(finder: Any, files: list[Any], version: Any, cutoff: datetime | None) 
 
 def _row(file: Any, metadata: Any) -> Row:
     uploaded = file.upload_time.astimezone(timezone.utc).replace(tzinfo=None)
+    return _release_row(file.project, str(file.version), uploaded, metadata, file.requires_python, file.kind,
+                        file.filename)
+
+
+def _release_row(project: str, version: str, uploaded: datetime, metadata: Any, requires_python: str | None,
+                 kind: str, filename: str) -> Row:
+    """A row in the releases table's column order (the order of the temporary table in ``extra_releases``);
+    ``metadata`` None: the file's dependencies were not read."""
     requires = list(metadata.requires_dist) if metadata is not None else None
-    requires_python = (metadata.requires_python if metadata is not None else None) or file.requires_python
-    return ("pypi", canonicalize_name(file.project), file.project, str(file.version), uploaded, requires,
-            requires_python, PACKAGETYPES.get(file.kind, file.kind), file.filename, FETCHED)
+    python = (metadata.requires_python if metadata is not None else None) or requires_python
+    return ("pypi", canonicalize_name(project), project, version, uploaded, requires, python,
+            PACKAGETYPES.get(kind, kind), filename, FETCHED)
 
 
 def cached_rows(cache: Any, day: date) -> list[Row]:
@@ -142,9 +149,8 @@ def cached_rows(cache: Any, day: date) -> list[Row]:
     described = [(file, meta, _naive_utc(file["upload_time"])) for file, meta in cache.described()
                  if file.get("upload_time") and meta.unknown_reason is None]
     recent = {file["project"] for file, _, uploaded in described if window_start <= uploaded < cutoff}
-    return [("pypi", canonicalize_name(file["project"]), file["project"], file["version"], uploaded,
-             list(meta.requires_dist), meta.requires_python or file.get("requires_python"),
-             PACKAGETYPES.get(file["kind"], file["kind"]), file["filename"], FETCHED)
+    return [_release_row(file["project"], file["version"], uploaded, meta, file.get("requires_python"), file["kind"],
+                         file["filename"])
             for file, meta, uploaded in described if file["project"] in recent and uploaded < cutoff]
 
 
