@@ -75,6 +75,7 @@ connection.close()
 
 def build_store(path: Path, packages: int, days: int) -> float:
     """The synthetic store, through depgraph's own schema; returns the seconds it took."""
+    from depgraph.downloads.daily import rebuild as rebuild_daily_totals
     from depgraph.downloads.store import open_store
 
     start = time.perf_counter()
@@ -93,6 +94,7 @@ def build_store(path: Path, packages: int, days: int) -> float:
                    NULL, NULL, NULL, NULL, NULL, greatest(1, round({level} * {noise} * {spike}))::BIGINT, 'synthetic'
             FROM (SELECT i // {packages} AS d, i % {packages} AS p FROM range({packages * days}) t(i))""")
         connection.execute("UPDATE ingested_files SET rows = (SELECT count(*) FROM download_counts)")
+        rebuild_daily_totals(store)  # what an ingest keeps up to date, for rows written by other means
         connection.execute("CHECKPOINT")
     return time.perf_counter() - start
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from depgraph.downloads.daily import daily_relation
 from depgraph.downloads.store import Store, has_table
 
 MAD_TO_SIGMA = 1.4826
@@ -55,15 +56,9 @@ class DayStat:
 RELEASE_FIRSTS = """
                 UNION ALL
                 SELECT name, min(upload_time)::DATE FROM releases
-                WHERE upload_time < $day + INTERVAL 1 DAY {names} GROUP BY ALL"""
+                WHERE upload_time < $day + INTERVAL 1 DAY AND name IN (SELECT package FROM undecided) GROUP BY ALL"""
 
-DAILY = """
-    SELECT package, ts::DATE AS day, count(*) AS downloads FROM {events}
-    WHERE ts >= $first AND ts < $last + INTERVAL 1 DAY {source} GROUP BY ALL
-    UNION ALL
-    SELECT package, day, sum(downloads) FROM download_counts
-    WHERE day BETWEEN $first AND $last AND breakdown = 'total' {source} GROUP BY ALL
-"""
+MIN_BASELINE_FOR_BREADTH = 5.0  # packages fetched less than this a day say nothing about the index as a whole
 
 
 def download_times(store: Store) -> str:
@@ -75,21 +70,21 @@ def download_times(store: Store) -> str:
             "JOIN ingested_files i ON i.id = e.ingest WHERE e.ts IS NOT NULL)")
 
 
-def day_stats(store: Store, day: date, params: SpikeParams = SpikeParams(), packages: list[str] | None = None,
-              source: str | None = None) -> list[DayStat]:
-    """Every package downloaded on ``day`` (or the ones named) against its baseline, in one query."""
+def _judged(store: Store, packages: list[str] | None, source: str | None) -> str:
+    """SQL for every package downloaded on $day (or the ones named in $packages) against its baseline, judged:
+    the one definition of a spike, for a whole day's scan and for a few packages alike."""
     source_filter = "AND source = $source" if source else ""
     package_filter = "AND package IN (SELECT unnest($packages))" if packages is not None else ""
-    name_filter = "AND name IN (SELECT package FROM undecided)"
-    release_firsts = RELEASE_FIRSTS.format(names=name_filter) if has_table(store, "releases") else ""
-    events = download_times(store)
-    sql = f"""
-        WITH daily AS (SELECT package, day, sum(downloads) AS downloads
-                       FROM ({DAILY.format(events=events, source=f"{source_filter} {package_filter}")})
-                       GROUP BY ALL),
+    release_firsts = RELEASE_FIRSTS if has_table(store, "releases") else ""
+    window_days = f"""SELECT package, day, downloads FROM {daily_relation(store)}
+                      WHERE day BETWEEN $first AND $day {source_filter} {package_filter}"""
+    if not source:  # the indexes' rows of a day added together (one index has one row a package and day)
+        window_days = f"SELECT package, day, sum(downloads) AS downloads FROM ({window_days}) GROUP BY ALL"
+    return f"""
+        WITH daily AS ({window_days}),
         today AS (SELECT package, downloads FROM daily WHERE day = $day),
         wanted AS (
-            SELECT package FROM today WHERE TRUE {package_filter}
+            SELECT package FROM today
             UNION SELECT unnest($packages) WHERE $packages IS NOT NULL
         ),
         settled AS (  -- downloaded in the window already min_history days before: old enough, no need to look back
@@ -98,10 +93,7 @@ def day_stats(store: Store, day: date, params: SpikeParams = SpikeParams(), pack
         undecided AS (SELECT package FROM wanted WHERE package NOT IN (SELECT package FROM settled)),
         firsts AS (
             SELECT package, min(first_day) AS first_day FROM (
-                SELECT package, min(ts)::DATE AS first_day FROM {events} WHERE ts < $day + INTERVAL 1 DAY
-                    {source_filter} AND package IN (SELECT package FROM undecided) GROUP BY ALL
-                UNION ALL
-                SELECT package, min(day) FROM download_counts WHERE day <= $day {source_filter}
+                SELECT package, min(day) AS first_day FROM {daily_relation(store)} WHERE day <= $day {source_filter}
                     AND package IN (SELECT package FROM undecided) GROUP BY ALL
                 {release_firsts}
             ) GROUP BY package
@@ -109,46 +101,82 @@ def day_stats(store: Store, day: date, params: SpikeParams = SpikeParams(), pack
             SELECT package, $first FROM settled
         ),
         history AS (
-            SELECT package, list(downloads) AS counts FROM daily WHERE day >= $first AND day < $day GROUP BY package
+            SELECT package, list(downloads) AS counts FROM daily WHERE day < $day GROUP BY package
         ),
-        padded AS (
+        measured AS (
             SELECT w.package, coalesce(t.downloads, 0) AS count, f.first_day,
-                   list_resize(coalesce(h.counts, []), $window, 0) AS window_counts
+                   coalesce(list_aggregate(list_resize(coalesce(h.counts, []), $window, 0), 'median'), 0)
+                       AS baseline,
+                   coalesce(list_aggregate(list_resize(coalesce(h.counts, []), $window, 0), 'mad'), 0)
+                       * {MAD_TO_SIGMA} AS spread
             FROM wanted w LEFT JOIN today t USING (package) LEFT JOIN history h USING (package)
                  LEFT JOIN firsts f USING (package)
+        ),
+        judged AS (
+            SELECT package, count, baseline, spread,
+                   CASE WHEN baseline > 0 THEN count / baseline END AS ratio, count - baseline AS excess,
+                   first_day IS NULL OR $day - first_day < $min_history AS young
+            FROM measured
         )
-        SELECT package, count, first_day,
-               list_aggregate(window_counts, 'median') AS baseline,
-               list_aggregate(window_counts, 'mad') * {MAD_TO_SIGMA} AS spread
-        FROM padded ORDER BY package
-    """
-    first = date.fromordinal(day.toordinal() - params.window)
-    values: dict[str, Any] = {"day": day, "first": first, "last": day, "window": params.window,
-                              "packages": packages, "min_history": params.min_history}
+        SELECT package, count, baseline, spread, ratio, excess,
+               CASE WHEN young THEN 'insufficient-data'
+                    WHEN excess >= $min_excess AND coalesce(ratio >= $min_ratio, TRUE)
+                         AND excess >= $min_z * greatest(spread, 1.0) THEN 'spike'
+                    ELSE 'no-spike' END AS status
+        FROM judged"""
+
+
+def _values(day: date, params: SpikeParams, packages: list[str] | None, source: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {"day": day, "first": date.fromordinal(day.toordinal() - params.window),
+                              "window": params.window, "packages": packages, "min_history": params.min_history,
+                              "min_excess": params.min_excess, "min_ratio": params.min_ratio, "min_z": params.min_z}
     if source:
         values["source"] = source
-    rows = store.connection.execute(sql, values).fetchall()
-    return [_judge(package, day, int(count), first_day, float(baseline or 0), float(spread or 0), params)
-            for package, count, first_day, baseline, spread in rows]
+    return values
 
 
-def _judge(package: str, day: date, count: int, first_day: date | None, baseline: float, spread: float,
-           params: SpikeParams) -> DayStat:
-    excess = count - baseline
-    ratio = count / baseline if baseline > 0 else None
-    history = (day - first_day).days if first_day else 0
-    if history < params.min_history:
-        return DayStat(package, day.isoformat(), count, baseline, spread, ratio, excess, False, "insufficient-data")
-    spike = (excess >= params.min_excess and (ratio is None or ratio >= params.min_ratio)
-             and excess >= params.min_z * max(spread, 1.0))
-    return DayStat(package, day.isoformat(), count, baseline, spread, ratio, excess, spike,
-                   "spike" if spike else "no-spike")
+def _stat(day: date, row: tuple[Any, ...]) -> DayStat:
+    package, count, baseline, spread, ratio, excess, status = row
+    return DayStat(package, day.isoformat(), int(count), float(baseline), float(spread),
+                   None if ratio is None else float(ratio), float(excess), status == "spike", status)
+
+
+def day_stats(store: Store, day: date, params: SpikeParams = SpikeParams(), packages: list[str] | None = None,
+              source: str | None = None) -> list[DayStat]:
+    """Every package downloaded on ``day`` (or the ones named) against its baseline, in one query."""
+    rows = store.connection.execute(f"{_judged(store, packages, source)} ORDER BY package",
+                                    _values(day, params, packages, source)).fetchall()
+    return [_stat(day, row) for row in rows]
+
+
+@dataclass(frozen=True)
+class DayScan:
+    """A whole day of the index in one query: the packages that spiked (largest excess first) and the median
+    package's downloads over its own baseline (``index_median_ratio``, over packages with a baseline of at
+    least MIN_BASELINE_FOR_BREADTH). A mirror or a crawler moves every package, and with it the median; a
+    cluster of a few packages, however large its excess (March 2020: +22,000 on a 38,000 day), leaves the
+    median package where it was."""
+
+    spikes: tuple[DayStat, ...]
+    index_median_ratio: float | None
+
+
+def day_scan(store: Store, day: date, params: SpikeParams = SpikeParams(), source: str | None = None) -> DayScan:
+    """Every package downloaded on ``day``, judged inside DuckDB; only the spikes and the median ratio come out,
+    so a registry of 200,000 packages costs Python a few hundred objects, not 200,000."""
+    (spikes, median) = store.connection.execute(f"""
+        WITH stats AS MATERIALIZED ({_judged(store, None, source)})
+        SELECT (SELECT list((package, count, baseline, spread, ratio, excess, status)
+                            ORDER BY excess DESC, package) FROM stats WHERE status = 'spike'),
+               (SELECT median(count / baseline) FROM stats WHERE baseline >= {MIN_BASELINE_FOR_BREADTH})
+    """, _values(day, params, None, source)).fetchone()
+    found = tuple(_stat(day, tuple(row)) for row in spikes or [])
+    return DayScan(found, None if median is None else float(median))
 
 
 def spikes_on(store: Store, day: date, params: SpikeParams = SpikeParams(), source: str | None = None) -> list[DayStat]:
     """The packages that spiked on ``day``, largest excess first."""
-    found = [s for s in day_stats(store, day, params, source=source) if s.spike]
-    return sorted(found, key=lambda s: (-s.excess, s.package))
+    return list(day_scan(store, day, params, source).spikes)
 
 
 SIGNATURE_DIMENSIONS = ("python", "arch", "distro", "installer", "version")
@@ -321,18 +349,3 @@ def judge_coherence(package: DayStat, dependencies: list[DayStat], index_median_
                          f"its dependencies rose by {share:.0%} of its excess (median): new installs")
     return Coherence("orphan-spike", share, index_median_ratio,
                      f"its dependencies rose by only {share:.1%} of its excess (median)")
-
-
-MIN_BASELINE_FOR_BREADTH = 5.0  # packages fetched less than this a day say nothing about the index as a whole
-
-
-def index_median_ratio(stats: list[DayStat], min_baseline: float = MIN_BASELINE_FOR_BREADTH) -> float | None:
-    """The median package's downloads over its own baseline that day (``stats``: every package of the day).
-
-    A mirror or a crawler moves every package, and with it the median; a cluster of a few packages, however
-    large its excess (March 2020: +22,000 on a 38,000 day), leaves the median package where it was."""
-    ratios = sorted(s.count / s.baseline for s in stats if s.baseline >= min_baseline)
-    if not ratios:
-        return None
-    middle = len(ratios) // 2
-    return ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2

@@ -20,7 +20,6 @@ from depgraph.detect import (
     SpikeParams,
     co_spike_clusters,
     excess_shares,
-    index_median_ratio,
     judge_coherence,
     signatures,
 )
@@ -176,7 +175,7 @@ class SpikeCluster:
 def _investigate_spike(scope: Scope, name: str, stat: DayStat, history: tuple[int, ...],
                        own: Signature | None) -> Explanation:
     store, day = scope.store, scope.day
-    spiking = frozenset(s.package for s in scope.stats() if s.spike)
+    spiking = frozenset(s.package for s in scope.scan().spikes)
     found = signatures(store, day, sorted(spiking | {name}), scope.source)
     cluster = next((c for c in co_spike_clusters({p: found[p] for p in spiking if p in found})
                     if name in c.packages), None)
@@ -205,7 +204,7 @@ def _weigh_evidence(scope: Scope, name: str, spike: SpikeCluster, history: tuple
     target = target_environment(own)
     dependencies = dependencies_of(store, name, versions.get(name), target, notes)
     dep_stats = tuple(scope.stats(dependencies)) if dependencies else ()
-    breadth = index_median_ratio(scope.stats())
+    breadth = scope.scan().index_median_ratio
     coherence = judge_coherence(spike.stat, list(dep_stats), breadth)
     start = _spike_start(scope, name, spike.stat)
     has_corpus = has_table(store, "releases")

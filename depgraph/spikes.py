@@ -15,12 +15,13 @@ from packaging.utils import canonicalize_name
 
 from depgraph.candidates import CandidateSource
 from depgraph.detect import (
+    DayScan,
     DayStat,
     Signature,
     SpikeParams,
     co_spike_clusters,
+    day_scan,
     day_stats,
-    index_median_ratio,
     judge_coherence,
     signatures,
 )
@@ -41,18 +42,20 @@ class Scope:
     source: str | None
     candidates: CandidateSource | None = None
     _known: dict[str, DayStat] = field(default_factory=dict, compare=False, repr=False)
-    _downloaded: list[DayStat] = field(default_factory=list, compare=False, repr=False)
+    _scans: list[DayScan] = field(default_factory=list, compare=False, repr=False)
 
-    def stats(self, packages: list[str] | None = None, day: date | None = None) -> list[DayStat]:
-        """The named packages (default: every package downloaded that day) against their baselines on the
-        scope's day, or on another; on the scope's day each package is asked once."""
+    def scan(self) -> DayScan:
+        """The scope's whole day: every package that spiked and the index-wide median ratio (asked once)."""
+        if not self._scans:
+            self._scans.append(day_scan(self.store, self.day, self.params, source=self.source))
+            self._known.update((s.package, s) for s in self._scans[0].spikes)
+        return self._scans[0]
+
+    def stats(self, packages: list[str], day: date | None = None) -> list[DayStat]:
+        """The named packages against their baselines on the scope's day, or on another; on the scope's day
+        each package is asked once."""
         if day is not None and day != self.day:
             return day_stats(self.store, day, self.params, packages=packages, source=self.source)
-        if packages is None:
-            if not self._downloaded:
-                self._downloaded.extend(day_stats(self.store, self.day, self.params, source=self.source))
-                self._known.update((s.package, s) for s in self._downloaded)
-            return list(self._downloaded)
         missing = [p for p in packages if p not in self._known]
         if missing:
             self._known.update((s.package, s) for s in day_stats(self.store, self.day, self.params,
@@ -192,21 +195,22 @@ def spike_report(store: Store, start: date, end: date, params: SpikeParams | Non
 
 def _spikes_of_day(scope: Scope) -> tuple[list[SpikeRow], list[dict[str, Any]]]:
     store, day = scope.store, scope.day
-    stats = {s.package: s for s in scope.stats()}
-    spiking = sorted((s for s in stats.values() if s.spike), key=lambda s: (-s.excess, s.package))
-    if not spiking:
+    scan = scope.scan()
+    if not scan.spikes:
         return [], []
-    found = signatures(store, day, [s.package for s in spiking], scope.source)
+    found = signatures(store, day, [s.package for s in scan.spikes], scope.source)
     clusters = co_spike_clusters(found)
     number = {p: i + 1 for i, c in enumerate(clusters) for p in c.packages}
-    breadth = index_median_ratio(list(stats.values()))
-    rows = []
-    for stat in spiking:
+    targets = {}
+    for stat in scan.spikes:
         versions = found[stat.package].shares["version"] if stat.package in found else {}
         target = target_environment(found.get(stat.package))
-        dependencies = dependencies_of(store, stat.package, dominant(versions) if versions else None, target, [])
-        dep_stats = [stats.get(d) or DayStat(d, day.isoformat(), 0, 0.0, 0.0, None, 0.0, False, "no-spike")
-                     for d in dependencies]
-        rows.append(SpikeRow(stat, judge_coherence(stat, dep_stats, breadth).verdict, number.get(stat.package)))
+        targets[stat.package] = dependencies_of(store, stat.package, dominant(versions) if versions else None,
+                                                target, [])
+    dependencies = sorted({d for found_deps in targets.values() for d in found_deps})
+    dep_stats = {s.package: s for s in scope.stats(dependencies)} if dependencies else {}
+    rows = [SpikeRow(stat, judge_coherence(stat, [dep_stats[d] for d in targets[stat.package]],
+                                           scan.index_median_ratio).verdict, number.get(stat.package))
+            for stat in scan.spikes]
     described = [{"date": day.isoformat(), "number": i + 1, **c.to_dict()} for i, c in enumerate(clusters)]
     return rows, described

@@ -106,14 +106,14 @@ def test_packages_downloaded_by_the_same_clients_cluster_and_others_do_not(tmp_p
 
 
 def test_coherence_verdicts(tmp_path: Path) -> None:
-    from depgraph.detect import index_median_ratio, judge_coherence
+    from depgraph.detect import day_scan, judge_coherence
 
     app, dependency, orphan, other = steady(30, seed=4), steady(40, seed=5), steady(30, seed=6), steady(900, seed=7)
     app[DAY], dependency[DAY], orphan[DAY] = 3000, 2900, 3000
     quiet = {f"quiet-{i}": steady(50 + i, seed=10 + i) for i in range(5)}
     with build_store(tmp_path, {"app": app, "dep": dependency, "orphan": orphan, "other": other, **quiet}) as store:
         stats = {s.package: s for s in day_stats(store, DAY)}
-    breadth = index_median_ratio(list(stats.values()))
+        breadth = day_scan(store, DAY).index_median_ratio
     assert breadth is not None and 0.8 < breadth < 1.2  # three spikes do not move the median package
     assert judge_coherence(stats["app"], [stats["dep"]], breadth).verdict == "coherent-spike"
     verdict = judge_coherence(stats["orphan"], [stats["other"]], breadth)
@@ -134,3 +134,21 @@ def test_a_quiet_package_with_old_releases_is_not_young(tmp_path: Path) -> None:
                                       "filename": "old-quiet-1.0.tar.gz"}) + "\n")
         ingest_file(store, export)
         assert day_stats(store, DAY, packages=["old-quiet"])[0].status == "spike"
+
+
+def test_the_day_scan_is_the_spikes_of_the_day_stats_and_their_median_ratio(tmp_path: Path) -> None:
+    from statistics import median
+
+    from depgraph.detect import MIN_BASELINE_FOR_BREADTH, day_scan
+
+    series = {f"p{i}": steady(3 + 7 * i, seed=i) for i in range(12)}
+    for i in (2, 5, 9):
+        series[f"p{i}"][DAY] = 40 * (3 + 7 * i)
+    series["young"] = {DAY: 900}
+    with build_store(tmp_path, series) as store:
+        stats = day_stats(store, DAY)
+        scan = day_scan(store, DAY)
+    spikes = sorted((s for s in stats if s.spike), key=lambda s: (-s.excess, s.package))
+    assert [s.package for s in scan.spikes] == ["p9", "p5", "p2"] and list(scan.spikes) == spikes
+    ratios = [s.count / s.baseline for s in stats if s.baseline >= MIN_BASELINE_FOR_BREADTH]
+    assert len(ratios) < len(stats) and scan.index_median_ratio == pytest.approx(median(ratios))

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 
+from depgraph.downloads import daily
 from depgraph.downloads.formats.bigquery import ingest_bigquery
 from depgraph.downloads.formats.counts import ingest_counts
 from depgraph.downloads.formats.events import sweep_refused
@@ -115,6 +116,8 @@ def ingest_file(store: Store, path: Path, fmt: str = "auto", *, strict: bool = F
         if not report.rows:  # nothing to store: not recorded either, so a later run (--strict) judges it again
             connection.execute("ROLLBACK")
             return report
+        if fmt != "releases":
+            daily.add_ingest(store, digest, events=fmt in EVENT_FORMATS)
         connection.execute("UPDATE ingested_files SET rows = ?, rejected = ? WHERE sha256 = ?",
                            [report.rows, report.rejected, digest])
         connection.execute("COMMIT")

@@ -22,7 +22,7 @@ from depgraph.errors import StoreError
 
 DB_ENV = "DEPGRAPH_DB"
 APPLICATION = "depgraph"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MEMORY_LIMIT = "512MB"
 
 BASE_TABLES = """
@@ -134,7 +134,26 @@ DROP TABLE downloads;
 {DOWNLOADS_VIEW}
 """
 
-SCHEMA = BASE_TABLES + RELEASES_TABLE + EVENT_TABLES + DOWNLOADS_VIEW
+# Schema 4: each package's downloads per day and index, events and per-day counts added together; every ingest
+# keeps it up to date (see depgraph.downloads.daily)
+DAILY_TABLE = """
+CREATE TABLE IF NOT EXISTS daily_downloads (
+    source VARCHAR NOT NULL, package VARCHAR NOT NULL, day DATE NOT NULL, downloads BIGINT NOT NULL
+);
+"""
+
+# daily_downloads summed from everything stored (a migration fills the table with it; a store of an older schema
+# opened read-only, so not migrated, is read through it)
+DAILY_TOTALS = """
+    SELECT source, package, day, sum(downloads) AS downloads FROM (
+        SELECT source, package, ts::DATE AS day, count(*) AS downloads FROM downloads GROUP BY ALL
+        UNION ALL
+        SELECT source, package, day, sum(downloads) FROM download_counts WHERE breakdown = 'total' GROUP BY ALL
+    ) GROUP BY ALL"""
+
+TO_DAILY = f"{DAILY_TABLE}\nINSERT INTO daily_downloads {DAILY_TOTALS} ORDER BY day, source, package;"
+
+SCHEMA = BASE_TABLES + RELEASES_TABLE + EVENT_TABLES + DOWNLOADS_VIEW + DAILY_TABLE
 
 
 def default_path() -> Path:
@@ -240,7 +259,7 @@ def _check_or_create_schema(connection: duckdb.DuckDBPyConnection, path: Path, r
 
 
 # From version N to N+1: SQL. A new step gets the next number, and SCHEMA gains what it creates.
-MIGRATIONS: dict[int, str] = {1: RELEASES_TABLE, 2: TO_EVENTS}
+MIGRATIONS: dict[int, str] = {1: RELEASES_TABLE, 2: TO_EVENTS, 3: TO_DAILY}
 
 
 def migrate(connection: duckdb.DuckDBPyConnection, version: int) -> None:
