@@ -9,6 +9,9 @@ a temporary ``releases`` view over the store's table: the store file itself is n
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,12 +22,15 @@ from packaging.utils import canonicalize_name
 
 from depgraph.downloads.store import Store, has_table
 from depgraph.errors import DepgraphError
+from depgraph.sources.indexes import PYPI_SIMPLE_ENV
 
 LOOKBACK_DAYS = 30  # as far back as attribution looks for candidate releases
 FETCHED = "fetched"  # the file_sha256 of rows that came from an index rather than an ingested file
 PACKAGETYPES = {"wheel": "bdist_wheel", "sdist": "sdist"}
 
 Row = tuple[Any, ...]  # a row of the releases table, in its column order
+RELEASE_COLUMNS = ("source", "name", "display_name", "version", "upload_time", "requires_dist", "requires_python",
+                   "packagetype", "filename", "file_sha256")
 
 
 @dataclass(frozen=True)
@@ -38,44 +44,100 @@ class CandidateSource:
 
     def fetch(self, day: date, wanted: dict[str, str]) -> CandidateReleases:
         """Rows for the named and cached projects' releases of the ``LOOKBACK_DAYS`` before ``day`` (and the
-        release before them), and for ``wanted`` (package -> version: the downloaded releases)."""
+        release before them), and for ``wanted`` (package -> version: the downloaded releases).
+
+        What was read from an index for a day that has ended is kept (``kept_rows``): the files uploaded before
+        it do not change, so a second investigation of that day reads neither the index nor the HTTP stack."""
         from depgraph.sources.metadata import MetadataCache
 
         notes: list[str] = []
         rows: list[Row] = cached_rows(MetadataCache(), day) if self.include_cached else []
-        if not self.names and not wanted:
-            return CandidateReleases(tuple(rows))
+        asked = [("candidate", name, day.isoformat()) for name in self.names]
+        asked += [("release", name, version) for name, version in sorted(wanted.items())]
+        kept = {key: found for key in asked if (found := kept_rows(self._key(key), day)) is not None}
+        missing = [key for key in asked if key not in kept]
+        if missing:
+            kept.update(self._read(missing, day, notes))
+        for key in asked:
+            rows += kept.get(key, [])
+        return CandidateReleases(tuple(rows), tuple(notes))
+
+    def _read(self, keys: list[tuple[str, str, str]], day: date, notes: list[str]) -> dict[tuple[str, str, str],
+                                                                                          list[Row]]:
+        """Read from the index what is not kept; a named candidate that cannot be read is an error, a fallback
+        release only a note."""
         from depgraph.sources.finder import Index, IndexFinder
         from depgraph.sources.http import Http
         from depgraph.sources.indexes import pypi_simple_url
+        from depgraph.sources.metadata import MetadataCache
 
         http = Http(offline=self.offline)
         finder = IndexFinder(http, [Index("pypi", pypi_simple_url(self.pypi_url))], MetadataCache())
+        found: dict[tuple[str, str, str], list[Row]] = {}
         try:
-            for name in self.names:
-                rows += candidate_rows(finder, name, day)  # a named candidate that cannot be read is an error
-            for name, version in sorted(wanted.items()):
-                rows += _quietly(lambda n=name, v=version: release_rows(finder, n, v), notes,
-                                 f"the dependencies of {name} {version}")
+            for key in keys:
+                kind, name, detail = key
+                if kind == "candidate":
+                    found[key] = candidate_rows(finder, name, day)
+                    keep_rows(self._key(key), found[key])
+                    continue
+                try:
+                    found[key] = release_rows(finder, name, detail)
+                except DepgraphError as error:
+                    notes.append(f"could not read the dependencies of {name} {detail} from the index: {error}")
+                    continue
+                keep_rows(self._key(key), found[key])
         finally:
             finder.close()
             http.close()
-        return CandidateReleases(tuple(rows), tuple(notes))
+        return found
+
+    def _key(self, asked: tuple[str, str, str]) -> str:
+        """The file name of what was read for ``asked``, under the settings that chose the index."""
+        from depgraph import __version__
+
+        payload = json.dumps([__version__, *asked, self.pypi_url, os.environ.get(PYPI_SIMPLE_ENV)])
+        return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def kept_rows(key: str, day: date) -> list[Row] | None:
+    """Rows read from an index after ``day`` had ended, kept under ``key`` (None: not kept, or kept too early)."""
+    from depgraph.sources.paths import cache_dir
+
+    path = cache_dir() / "releases" / f"{key}.json"
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        read_at = datetime.fromisoformat(kept["read_at"])
+        if read_at < datetime(day.year, day.month, day.day, tzinfo=timezone.utc) + timedelta(days=1):
+            return None
+        rows = [(*row[:4], datetime.fromisoformat(row[4]), *row[5:]) for row in kept["rows"]]
+        if any(len(row) != len(RELEASE_COLUMNS) for row in rows):
+            return None
+        return rows
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def keep_rows(key: str, rows: list[Row]) -> None:
+    """Keep rows read from an index, atomically; a cache that cannot be written only costs the next run time."""
+    from depgraph.sources.paths import cache_dir
+
+    path = cache_dir() / "releases" / f"{key}.json"
+    document = {"read_at": datetime.now(timezone.utc).isoformat(),
+                "rows": [[*row[:4], row[4].isoformat(), *row[5:]] for row in rows]}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(document), encoding="utf-8")
+        temporary.replace(path)
+    except OSError:
+        pass
 
 
 @dataclass(frozen=True)
 class CandidateReleases:
     rows: tuple[Row, ...] = ()
     notes: tuple[str, ...] = ()
-
-
-def _quietly(fetch: Any, notes: list[str], what: str) -> list[Row]:
-    """Rows from ``fetch``, or none (and a note) when the index cannot tell: a fallback must not fail the run."""
-    try:
-        return fetch()
-    except DepgraphError as error:
-        notes.append(f"could not read {what} from the index: {error}")
-        return []
 
 
 def candidate_rows(finder: Any, name: str, day: date) -> list[Row]:
@@ -173,7 +235,9 @@ def extra_releases(store: Store, rows: Iterable[Row]) -> Iterator[None]:
         source VARCHAR, name VARCHAR, display_name VARCHAR, version VARCHAR, upload_time TIMESTAMP,
         requires_dist VARCHAR[], requires_python VARCHAR, packagetype VARCHAR, filename VARCHAR,
         file_sha256 VARCHAR)""")
-    connection.executemany("INSERT INTO depgraph_fetched_releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    columns = [list(column) for column in zip(*rows, strict=True)]  # one statement, not one per row
+    connection.execute("INSERT INTO depgraph_fetched_releases SELECT " + ", ".join(
+        f"unnest(${i})" for i in range(1, len(columns) + 1)), columns)
     stored = f'SELECT * FROM "{database}".main.releases UNION ALL ' if had_table else ""
     connection.execute(f"CREATE OR REPLACE TEMP VIEW releases AS {stored}"
                        "SELECT * FROM depgraph_fetched_releases")

@@ -6,6 +6,7 @@ Google's client that runs the SQL on DuckDB: no network), and says what is missi
 from __future__ import annotations
 
 import json
+import os
 import random
 import sys
 import types
@@ -487,3 +488,21 @@ def test_the_cli_prints_the_sql_and_fetches_through_the_normal_ingest(google: ty
     assert "daily counts stored" in fetched.stderr
     bad = CliRunner().invoke(cli, ["bigquery", "sql", "--from", "2020-02-30", "--to", last])
     assert bad.exit_code == 2 and "2020-02-30" in bad.stderr
+
+
+def test_a_transpiled_query_is_kept_and_read_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sql = definitions.releases_sql("@wanted", table="releases")
+    fresh = definitions.parse(sql).sql("duckdb")
+    assert definitions.transpiled(sql, "duckdb") == fresh
+    (kept,) = (Path(os.environ["DEPGRAPH_CACHE_DIR"]) / "sql").glob("*.sql")
+    kept.write_text("SELECT 'kept'")  # what the cache holds is what comes back: sqlglot is not asked again
+    assert definitions.transpiled(sql, "duckdb") == "SELECT 'kept'"
+    assert definitions.transpiled(sql, "bigquery") == definitions.parse(sql).sql("bigquery")
+
+
+def test_transpiling_works_without_a_writable_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    monkeypatch.setenv("DEPGRAPH_CACHE_DIR", str(blocker))
+    sql = definitions.releases_sql("@wanted", table="releases")
+    assert definitions.transpiled(sql, "duckdb") == definitions.parse(sql).sql("duckdb")

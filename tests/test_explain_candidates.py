@@ -7,7 +7,9 @@ the blog's published figures) with its release table dropped; expected names com
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -102,3 +104,40 @@ def test_index_must_be_one_the_store_has(bare_store: Path) -> None:
     assert "no downloads from index 'elsewhere'" in result.stderr and "piwheels" in result.stderr
     chosen = explain(bare_store, "--index", "piwheels", offline=True)
     assert chosen.exit_code == 0, chosen.output
+
+
+def test_what_was_read_for_a_past_day_is_kept_and_needs_no_index(bare_store: Path, replay: Replay) -> None:
+    names = ",".join(recorded_candidates())
+    first = explain(bare_store, "--candidates", names)
+    assert first.exit_code == 0, first.output
+    cache = Path(os.environ["DEPGRAPH_CACHE_DIR"])
+    for path in cache.iterdir():  # the HTTP and metadata caches go: only the kept rows remain
+        if path.name != "releases":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    asked = len(replay.requests)
+    again = explain(bare_store, "--candidates", names, offline=True)
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout) == json.loads(first.stdout) and len(replay.requests) == asked
+
+
+def test_rows_are_kept_only_for_days_that_had_ended_when_read(tmp_path: Path) -> None:
+    from depgraph.candidates import keep_rows, kept_rows
+
+    row = ("pypi", "demo", "demo", "1.0", datetime(2020, 3, 1, 12), ["six>=1.0"], None, "bdist_wheel",
+           "demo-1.0-py3-none-any.whl", "fetched")
+    keep_rows("demo-key", [row])
+    today = datetime.now(timezone.utc).date()
+    assert kept_rows("demo-key", today - timedelta(days=1)) == [row]
+    assert kept_rows("demo-key", today) is None  # read before the day ended: files may still come
+    assert kept_rows("another-key", today - timedelta(days=1)) is None
+
+
+def test_a_damaged_kept_file_is_read_again(tmp_path: Path) -> None:
+    from depgraph.candidates import kept_rows
+
+    path = Path(os.environ["DEPGRAPH_CACHE_DIR"]) / "releases" / "broken.json"
+    path.parent.mkdir(parents=True)
+    for text in ("{not json", '{"read_at": "2030-01-01T00:00:00+00:00", "rows": [["too", "short"]]}', "[]",
+                 '{"read_at": "2030-01-01T00:00:00+00:00", "rows": [[1, 2, 3, 4, "2020-03-01T00:00:00", 6]]}'):
+        path.write_text(text)
+        assert kept_rows("broken", date(2020, 3, 5)) is None

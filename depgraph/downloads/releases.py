@@ -91,13 +91,14 @@ def releases_requiring(store: Store, packages: list[str], start: datetime | date
 
 @lru_cache(maxsize=2)
 def _requiring_queries(by_source: bool) -> tuple[str, str]:
-    """DuckDB SQL, from the one definition (transpiled once per process): the files of the window's releases that
-    require ``$wanted`` by leading token, and the distinct requirement strings of those files that do."""
-    from depgraph.downloads.definitions import leading_name, parse, releases_query
+    """DuckDB SQL, from the one definition (transpiled once, see ``definitions.transpiled``): the files of the
+    window's releases that require ``$wanted`` by leading token, and the distinct requirement strings of those
+    files that do."""
+    from depgraph.downloads.definitions import leading_name, releases_sql, transpiled
 
     table = "(SELECT * FROM releases WHERE source = @source)" if by_source else "releases"
-    files = releases_query("@wanted", table=table).sql("duckdb")
-    leading = parse(f"SELECT {leading_name('requirement')}").expressions[0].sql("duckdb")
+    files = transpiled(releases_sql("@wanted", table=table), "duckdb")
+    leading = transpiled(f"SELECT {leading_name('requirement')}", "duckdb").removeprefix("SELECT ")
     strings = (f"SELECT DISTINCT requirement FROM ({files}) AS f, unnest(f.requires_dist) AS t(requirement) "
                f"WHERE {leading} IN (SELECT unnest($wanted))")
     return files, strings
