@@ -152,3 +152,19 @@ def test_the_day_scan_is_the_spikes_of_the_day_stats_and_their_median_ratio(tmp_
     assert [s.package for s in scan.spikes] == ["p9", "p5", "p2"] and list(scan.spikes) == spikes
     ratios = [s.count / s.baseline for s in stats if s.baseline >= MIN_BASELINE_FOR_BREADTH]
     assert len(ratios) < len(stats) and scan.index_median_ratio == pytest.approx(median(ratios))
+
+
+def test_two_indexes_are_counted_apart_or_together(tmp_path: Path) -> None:
+    series = {"both": steady(40, seed=3), "only-here": steady(25, seed=4)}
+    with build_store(tmp_path, series) as store:
+        other = tmp_path / "other.csv"
+        other.write_text("date,package,downloads\n" + "".join(
+            f"{day.isoformat()},both,{count}\n" for day, count in steady(70, seed=5).items()))
+        ingest_file(store, other, source="mirror")
+        apart = {source: {s.package: s.count for s in day_stats(store, DAY, source=source)}
+                 for source in ("counts", "mirror")}
+        together = {s.package: s.count for s in day_stats(store, DAY)}
+    assert apart["counts"] == {"both": series["both"][DAY], "only-here": series["only-here"][DAY]}
+    assert apart["mirror"] == {"both": steady(70, seed=5)[DAY]}
+    assert together == {"both": apart["counts"]["both"] + apart["mirror"]["both"],
+                        "only-here": apart["counts"]["only-here"]}
