@@ -102,11 +102,7 @@ def build_store(path: Path, packages: int, days: int) -> float:
 def library_call(store_path: Path, day: date) -> Any:
     """``spike_report`` for one day, with the store opened read-only once (as the CLI does each run)."""
     from depgraph.downloads.store import open_store
-
-    try:
-        from depgraph.spikes import spike_report
-    except ImportError:  # before spikes.py was split from explain.py
-        from depgraph.explain import spike_report  # type: ignore[attr-defined,no-redef]
+    from depgraph.spikes import spike_report
 
     store = open_store(store_path, read_only=True)
     return store, lambda: spike_report(store, day, day)
@@ -139,17 +135,14 @@ def command_runs(store: Path, day: date, workdir: Path, env: dict[str, str], run
 
 
 def profile(store_path: Path, day: date) -> None:
-    """Every statement of one spike_report timed, then EXPLAIN ANALYZE of the slowest."""
+    """Every statement of one spike_report timed, the slowest first."""
     from bench_ingest import TimedConnection
 
     from depgraph.downloads.store import Store
+    from depgraph.spikes import spike_report
 
     store, _call = library_call(store_path, day)
     timed = TimedConnection(store.connection)
-    try:
-        from depgraph.spikes import spike_report
-    except ImportError:
-        from depgraph.explain import spike_report  # type: ignore[attr-defined,no-redef]
     start = time.perf_counter()
     spike_report(Store(store.path, timed), day, day)  # type: ignore[arg-type]
     total = time.perf_counter() - start
