@@ -408,6 +408,8 @@ def spikes(day: str | None, start: str | None, end: str | None, index: str | Non
 
     from depgraph.render.console import spikes_table
 
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
     if not report.rows:
         click.echo(f"no package spiked from {first} to {last}" if first != last else f"no package spiked on {first}",
                    err=True)

@@ -23,6 +23,7 @@ from depgraph.detect import (
     judge_coherence,
     signatures,
 )
+from depgraph.downloads.corpora import reconstruction_note
 from depgraph.downloads.filenames import canonical_name
 from depgraph.downloads.queries import download_counts
 from depgraph.downloads.releases import release, release_filenames
@@ -155,10 +156,13 @@ def explain(store: Store, package: str, day: date, params: SpikeParams | None = 
     own = signatures(store, day, [name], scope.source).get(name)
     if stat.status != "spike":
         versions = {name: dominant(own.shares["version"])} if own else {}
-        return Explanation(name, day.isoformat(), stat, stat.status, history, signature=own,
-                           pure_python=_pure_python(scope, name), summary=_quiet_summary(name, day, stat),
-                           diagram=_diagram(scope, versions, (name,), target_environment(own), None))
-    return _investigate_spike(scope, name, stat, history, own)
+        found = Explanation(name, day.isoformat(), stat, stat.status, history, signature=own,
+                            pure_python=_pure_python(scope, name), summary=_quiet_summary(name, day, stat),
+                            diagram=_diagram(scope, versions, (name,), target_environment(own), None))
+    else:
+        found = _investigate_spike(scope, name, stat, history, own)
+    reconstruction = reconstruction_note(store)
+    return replace(found, notes=(reconstruction, *found.notes)) if reconstruction else found
 
 
 @dataclass(frozen=True)

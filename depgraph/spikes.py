@@ -25,6 +25,7 @@ from depgraph.detect import (
     judge_coherence,
     signatures,
 )
+from depgraph.downloads.corpora import reconstruction_note
 from depgraph.downloads.releases import parsed_requirement, release
 from depgraph.downloads.store import Store, has_table
 from depgraph.environment import TargetEnvironment
@@ -168,10 +169,11 @@ class SpikeReport:
     end: str
     rows: tuple[SpikeRow, ...]
     clusters: tuple[dict[str, Any], ...]
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"from": self.start, "to": self.end, "spikes": [r.to_dict() for r in self.rows],
-                "clusters": list(self.clusters)}
+                "clusters": list(self.clusters), "notes": list(self.notes)}
 
 
 def spike_report(store: Store, start: date, end: date, params: SpikeParams | None = None,
@@ -190,7 +192,9 @@ def spike_report(store: Store, start: date, end: date, params: SpikeParams | Non
         rows += rows_of_day
         clusters += clusters_of_day
         day += timedelta(days=1)
-    return SpikeReport(start.isoformat(), end.isoformat(), tuple(rows), tuple(clusters))
+    reconstruction = reconstruction_note(store)
+    return SpikeReport(start.isoformat(), end.isoformat(), tuple(rows), tuple(clusters),
+                       (reconstruction,) if reconstruction else ())
 
 
 def _spikes_of_day(scope: Scope) -> tuple[list[SpikeRow], list[dict[str, Any]]]:

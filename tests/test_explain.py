@@ -117,7 +117,16 @@ def test_bad_days_names_and_indexes_are_one_line_usage_errors(store: Path, args:
 def test_a_day_without_spikes_says_so(store: Path) -> None:
     result = CliRunner().invoke(cli, ["spikes", "--date", "2020-03-03", "--db", str(store)])
     assert result.exit_code == 0
-    assert result.stderr.strip() == "no package spiked on 2020-03-03" and result.stdout == ""
+    assert result.stderr.strip().splitlines()[-1] == "no package spiked on 2020-03-03" and result.stdout == ""
+
+
+def test_outputs_on_the_reconstruction_say_it_is_one(store: Path) -> None:
+    explained = run(store, "explain", event()["packages"][0]["name"], "--date", "2020-03-05")
+    scanned = json.loads(CliRunner().invoke(cli, ["spikes", "--date", "2020-03-05", "--db", str(store),
+                                                  "--format", "json"]).stdout)
+    quiet = CliRunner().invoke(cli, ["spikes", "--date", "2020-03-03", "--db", str(store)])
+    for notes in (explained["notes"], scanned["notes"], quiet.stderr.splitlines()):
+        assert any("piwheels-2020q1" in note and "reconstruction" in note for note in notes), notes
 
 
 def test_graph_with_downloads_labels_each_package_with_the_day(store: Path, replay, tmp_path: Path) -> None:

@@ -133,6 +133,7 @@ def test_an_orphan_cluster_is_explained_by_the_repinning_release(repinned: Path)
     assert gadget["score"] < top["score"]
     assert data["dependencies_not_following"][0]["package"] == "base-lib"
     assert data["dependencies_not_following"][0]["why"].startswith("not needed")
+    assert not any("reconstruction" in note for note in data["notes"])  # real-looking logs are not called one
     assert data["signature"]["python_excess"] == {"2.7": 1.0}
 
 

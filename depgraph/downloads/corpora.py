@@ -16,6 +16,23 @@ def available() -> list[str]:
     return sorted(p.parent.name for p in FIXTURES.glob("*/scenario.json"))
 
 
+RECONSTRUCTION_NOTE = "a reconstruction calibrated to published figures, not real logs"
+
+
+def reconstructed(store: Any) -> list[str]:
+    """The shipped corpora the store's downloads came from (told by the ingested files' names), so that every
+    output built on them can say they are a reconstruction."""
+    corpora = set(available())
+    names = {row[0].split(".")[0] for row in store.query("SELECT name FROM ingested_files WHERE format <> 'releases'")}
+    return sorted(names & corpora)
+
+
+def reconstruction_note(store: Any) -> str | None:
+    """One line saying the downloads are a reconstruction, or None when they are not."""
+    found = reconstructed(store)
+    return f"the downloads are {', '.join(found)}: {RECONSTRUCTION_NOTE}" if found else None
+
+
 def scenario_path(name: str) -> Path:
     """The scenario file of corpus ``name`` (e.g. ``piwheels-2020q1``)."""
     path = FIXTURES / name / "scenario.json"

@@ -28,7 +28,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 
-from depgraph.downloads.corpora import available as known_corpora
+from depgraph.downloads.corpora import RECONSTRUCTION_NOTE, reconstructed
 from depgraph.downloads.filenames import canonical_list
 from depgraph.downloads.queries import download_counts, store_range, top_packages
 from depgraph.downloads.store import Store
@@ -47,7 +47,6 @@ BLACK, GREY, LIGHT = "#000000", "#6E6E6E", "#E6E6E6"
 SERIES = (VERMILLION, BLUE, ORANGE, GREEN, PURPLE, SKY, BLACK, GREY)
 SPIKING_COLOURS = (VERMILLION, ORANGE, PURPLE, BLACK)
 POPULAR_COLOURS = (BLUE, SKY, GREEN, GREY)
-RECONSTRUCTION_NOTE = "reconstruction calibrated to published figures, not real logs"
 
 
 @dataclass(frozen=True)
@@ -124,12 +123,10 @@ def _legend(ax, **options) -> None:
 def data_note(store: Store) -> str:
     """The footnote of the store's charts: a reconstruction says so (told by the files it was built from, named
     after a corpus that ships with depgraph); otherwise the indexes the downloads came from."""
-    files = ingested_files(store)
-    corpora = set(known_corpora())
-    reconstructed = sorted({f.name.split(".")[0] for f in files if f.name.split(".")[0] in corpora})
-    if reconstructed:
-        return f"Data: {', '.join(reconstructed)}, a {RECONSTRUCTION_NOTE}."
-    sources = sorted({f.source for f in files if f.format != "releases"})
+    found = reconstructed(store)
+    if found:
+        return f"Data: {', '.join(found)}, {RECONSTRUCTION_NOTE}."
+    sources = sorted({f.source for f in ingested_files(store) if f.format != "releases"})
     return f"Data: {', '.join(sources)} download logs." if sources else ""
 
 
