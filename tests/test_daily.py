@@ -4,17 +4,22 @@ equal a fresh sum of everything stored, and a store of an older schema gets them
 from __future__ import annotations
 
 import json
+import random
 import shutil
+import tempfile
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from depgraph.downloads import daily
 from depgraph.downloads.ingest import ingest_file
 from depgraph.downloads.store import DAILY_TOTALS, Store, open_store
 from depgraph.errors import BadInput
-from tests.test_ingest import LOGS
+from tests.test_ingest import LOGS, write_piwheels_log
 from tests.test_releases import version_1_store
 
 Totals = list[tuple[str, str, str, int]]
@@ -111,3 +116,47 @@ def test_an_old_store_opened_read_only_is_summed_on_the_fly(tmp_path: Path) -> N
         rows = store.query(f"SELECT source, package, day::VARCHAR, downloads FROM {relation} ORDER BY ALL")
     assert rows == [("counts", "flask-login", "2020-03-05", 7), ("piwheels", "flask-login", "2020-03-05", 1),
                     ("piwheels", "markdown", "2020-03-05", 1)]
+
+
+PACKAGES = ("flask-login", "markdown", "numpy")
+Step = tuple[str, int, list[tuple[int, int, int]]]  # format, seed, (day, package, downloads) rows
+
+
+@st.composite
+def ingest_steps(draw: st.DrawFn) -> list[Step]:
+    """A few files of one index, in any order: piwheels logs, counts files and pypistats responses whose days
+    overlap (a later pypistats response of a package replaces the earlier one's days)."""
+    rows = st.lists(st.tuples(st.integers(0, 13), st.integers(0, len(PACKAGES) - 1), st.integers(0, 500)),
+                    min_size=1, max_size=8)
+    step = st.tuples(st.sampled_from(["piwheels", "counts", "pypistats"]), st.integers(0, 2**16), rows)
+    return draw(st.lists(step, min_size=1, max_size=5))
+
+
+def write_step(folder: Path, index: int, step: Step) -> Path:
+    kind, seed, rows = step
+    if kind == "piwheels":
+        return write_piwheels_log(folder / f"{index}.csv", random.Random(seed), 1 + seed % 40)
+    if kind == "counts":
+        path = folder / f"{index}-{seed}.counts.csv"
+        path.write_text("date,package,downloads\n" + "".join(
+            f"{date(2020, 3, 1 + day)},{PACKAGES[p]},{n}\n" for day, p, n in rows))
+        return path
+    package = PACKAGES[rows[0][1]]
+    days = {day: n for day, p, n in rows}  # one response: a value per day
+    data = [{"category": "without_mirrors", "date": str(date(2020, 3, 1 + day)), "downloads": n}
+            for day, n in days.items()]
+    path = folder / f"{index}-{seed}.pypistats.json"
+    path.write_text(json.dumps({"data": data, "package": package, "type": "overall_downloads"}))
+    return path
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(ingest_steps())
+def test_any_sequence_of_ingests_keeps_the_totals_exact(steps: list[Step]) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        folder = Path(directory)
+        with open_store(folder / "store.duckdb") as store:
+            for index, step in enumerate(steps):
+                ingest_file(store, write_step(folder, index, step), source="piwheels")
+                assert kept(store) == recounted(store), f"after step {index}: {step}"
