@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from packaging.utils import canonicalize_name
@@ -102,11 +103,8 @@ class CandidateSource:
 
 def kept_rows(key: str, day: date) -> list[Row] | None:
     """Rows read from an index after ``day`` had ended, kept under ``key`` (None: not kept, or kept too early)."""
-    from depgraph.sources.paths import cache_dir
-
-    path = cache_dir() / "releases" / f"{key}.json"
     try:
-        kept = json.loads(path.read_text(encoding="utf-8"))
+        kept = json.loads(_kept_path(key).read_text(encoding="utf-8"))
         read_at = datetime.fromisoformat(kept["read_at"])
         if read_at < datetime(day.year, day.month, day.day, tzinfo=timezone.utc) + timedelta(days=1):
             return None
@@ -119,19 +117,17 @@ def kept_rows(key: str, day: date) -> list[Row] | None:
 
 
 def keep_rows(key: str, rows: list[Row]) -> None:
-    """Keep rows read from an index, atomically; a cache that cannot be written only costs the next run time."""
+    """Keep rows read from an index, with the moment they were read."""
+    from depgraph.sources.paths import keep
+
+    keep(_kept_path(key), json.dumps({"read_at": datetime.now(timezone.utc).isoformat(),
+                                      "rows": [[*row[:4], row[4].isoformat(), *row[5:]] for row in rows]}))
+
+
+def _kept_path(key: str) -> Path:
     from depgraph.sources.paths import cache_dir
 
-    path = cache_dir() / "releases" / f"{key}.json"
-    document = {"read_at": datetime.now(timezone.utc).isoformat(),
-                "rows": [[*row[:4], row[4].isoformat(), *row[5:]] for row in rows]}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(document), encoding="utf-8")
-        temporary.replace(path)
-    except OSError:
-        pass
+    return cache_dir() / "releases" / f"{key}.json"
 
 
 @dataclass(frozen=True)

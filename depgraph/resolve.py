@@ -27,8 +27,6 @@ from depgraph.environment import TargetEnvironment
 from depgraph.errors import BadInput, ResolutionFailed
 
 if TYPE_CHECKING:  # the sources (requests, pypi-simple, ...) load only when a resolution needs the network
-    from pathlib import Path
-
     from depgraph.sources.metadata import CoreMetadata
     from depgraph.sources.simple import ReleaseFile
 
@@ -432,7 +430,7 @@ def resolve_requirements(request: ResolveRequest, *, offline: bool = False, use_
     (yanks aside; ``use_cache=False`` asks again).
     """
     from depgraph.environment import parse_cutoff
-    from depgraph.sources.paths import cache_dir
+    from depgraph.sources.paths import cache_dir, keep
 
     target = TargetEnvironment.create(request.python, request.platform)
     root_requirements(request.requirements, target)  # a bad requirement fails before anything is fetched
@@ -446,19 +444,8 @@ def resolve_requirements(request: ResolveRequest, *, offline: bool = False, use_
             stored.unlink(missing_ok=True)
     resolution = _resolve_live(request, target, cutoff, offline, use_cache, progress)
     if final:
-        _keep(stored, resolution)
+        keep(stored, json.dumps(resolution.to_dict()))
     return resolution
-
-
-def _keep(stored: Path, resolution: Resolution) -> None:
-    """Cache a final resolution, atomically; a cache that cannot be written only costs the next run time."""
-    try:
-        stored.parent.mkdir(parents=True, exist_ok=True)
-        tmp = stored.with_suffix(".part")
-        tmp.write_text(json.dumps(resolution.to_dict()), encoding="utf-8")
-        tmp.replace(stored)
-    except OSError:
-        return
 
 
 def _resolve_live(request: ResolveRequest, target: TargetEnvironment, cutoff: datetime | None, offline: bool,

@@ -209,7 +209,7 @@ def bigquery_window(start: datetime, end: datetime) -> tuple[str, str]:
 def transpiled(bigquery_sql: str, dialect: str) -> str:
     """``bigquery_sql`` (with ``@field`` references expanded) written for ``dialect``: transpiled by sqlglot the
     first time, then read from depgraph's cache, keyed by the SQL, the dialect and the installed sqlglot."""
-    from depgraph.sources.paths import cache_dir
+    from depgraph.sources.paths import cache_dir, keep
 
     spec = importlib.util.find_spec("sqlglot")
     installed = (spec.origin, os.stat(spec.origin).st_mtime_ns) if spec and spec.origin else None
@@ -220,11 +220,5 @@ def transpiled(bigquery_sql: str, dialect: str) -> str:
     except (OSError, UnicodeDecodeError):
         pass
     text = parse(bigquery_sql).sql(dialect)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)
-    except OSError:
-        pass  # a cache that cannot be written only costs the next run time
+    keep(path, text)
     return text

@@ -22,3 +22,15 @@ def cache_error(path: Path, exc: BaseException) -> CacheError:
     reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return CacheError(f"the cache {path} cannot be used ({reason})",
                       f"it only holds answers depgraph can fetch again: delete it, or set {CACHE_DIR_ENV}")
+
+
+def keep(path: Path, text: str) -> None:
+    """Write a cache file atomically (a reader sees the old file or the whole new one, never a part); a cache
+    that cannot be written only costs the next run time, so failing to write it is not an error."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.part")
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(path)
+    except OSError:
+        return
