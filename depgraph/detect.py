@@ -61,15 +61,6 @@ RELEASE_FIRSTS = """
 MIN_BASELINE_FOR_BREADTH = 5.0  # packages fetched less than this a day say nothing about the index as a whole
 
 
-def download_times(store: Store) -> str:
-    """A relation of (source, ts, package) per download: in a schema-3 store, the events joined with only the
-    tables these columns come from, not the whole ``downloads`` view (which also joins every user agent)."""
-    if not has_table(store, "download_events"):
-        return "downloads"
-    return ("(SELECT i.source, e.ts, f.package FROM download_events e JOIN download_files f ON f.file = e.file "
-            "JOIN ingested_files i ON i.id = e.ingest WHERE e.ts IS NOT NULL)")
-
-
 def _judged(store: Store, packages: list[str] | None, source: str | None) -> str:
     """SQL for every package downloaded on $day (or the ones named in $packages) against its baseline, judged:
     the one definition of a spike, for a whole day's scan and for a few packages alike."""
