@@ -78,13 +78,12 @@ class CandidateSource:
         try:
             for key in keys:
                 kind, name, detail = key
-                if kind == "candidate":
-                    found[key] = candidate_rows(finder, name, day)
-                    keep_rows(self._key(key), found[key])
-                    continue
                 try:
-                    found[key] = release_rows(finder, name, detail)
+                    found[key] = (candidate_rows(finder, name, day) if kind == "candidate"
+                                  else release_rows(finder, name, detail))
                 except DepgraphError as error:
+                    if kind == "candidate":
+                        raise
                     notes.append(f"could not read the dependencies of {name} {detail} from the index: {error}")
                     continue
                 keep_rows(self._key(key), found[key])
