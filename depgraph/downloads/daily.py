@@ -12,7 +12,7 @@ counts (pypistats answers overlap), so the days it touched are summed again from
 
 from __future__ import annotations
 
-from depgraph.downloads.store import DAILY_TOTALS, Store, has_table
+from depgraph.downloads.store import DAILY_TOTALS, Store, has_table, ingest_id
 
 DAILY_TABLE = "daily_downloads"  # see depgraph.downloads.store
 FRESH = "daily_fresh"  # temp: the (source, package, day) totals an ingest brings, merged into DAILY_TABLE
@@ -45,7 +45,7 @@ RECOUNT = f"""
 def add_ingest(store: Store, digest: str, events: bool) -> None:
     """Bring ``daily_downloads`` up to date with the file ``digest`` just ingested (inside its transaction)."""
     connection = store.connection
-    (ingest,) = connection.execute("SELECT id FROM ingested_files WHERE sha256 = ?", [digest]).fetchone()
+    ingest = ingest_id(store, digest)
     if events:
         connection.execute(f"CREATE OR REPLACE TEMP TABLE {FRESH} AS {EVENTS_OF_INGEST}", {"ingest": ingest})
         connection.execute(f"""INSERT INTO {FRESH} SELECT d.* FROM {DAILY_TABLE} d SEMI JOIN {FRESH} k

@@ -287,3 +287,9 @@ def has_table(store: Store, table: str) -> bool:
             "SELECT 1 FROM duckdb_tables() WHERE table_name = $1 UNION ALL "
             "SELECT 1 FROM duckdb_views() WHERE view_name = $1", [table]))
     return store.known_tables[table]
+
+
+def ingest_id(store: Store, digest: str) -> int:
+    """The number ``download_events.ingest`` gives the ingested file ``digest``."""
+    (found,) = store.connection.execute("SELECT id FROM ingested_files WHERE sha256 = ?", [digest]).fetchone()
+    return int(found)

@@ -28,7 +28,7 @@ from depgraph.downloads.formats.scan import (
     major_minor_sql,
     start_skipped,
 )
-from depgraph.downloads.store import Store
+from depgraph.downloads.store import Store, ingest_id
 
 SEPARATOR = "chr(31)"  # U+001F, the unit separator, between the fields of a key
 # the user-agent fields of an event, in the order its key joins them (download_agents' columns but python)
@@ -75,7 +75,7 @@ def ingest_events(store: Store, report: IngestReport, rows: Rows, events: Events
                   params: dict[str, Any] | None = None) -> None:
     """Store the rows of ``rows`` as events of the ingested file ``digest`` (already in ``ingested_files``)."""
     connection = store.connection
-    values = {**(params or {}), "ingest": _ingest_id(store, digest)}
+    values = {**(params or {}), "ingest": ingest_id(store, digest)}
     start_skipped(store)
     (yielded,) = connection.execute(
         f"INSERT INTO download_events SELECT {events.ts}, {events.file}, {events.agent}, {events.client}, $ingest "
@@ -104,7 +104,7 @@ def sweep_refused(store: Store, digest: str) -> None:
     The few keys with no lookup row are found first (from the distinct keys, as the ingest found them): a join of
     every row with the lookup tables would cost as much as the ingest itself."""
     connection = store.connection
-    ingest = _ingest_id(store, digest)
+    ingest = ingest_id(store, digest)
     mine = f"(SELECT * FROM download_events WHERE ingest = {ingest})"
     files = [row[0] for row in connection.execute(
         f"SELECT file FROM (SELECT DISTINCT file FROM {mine}) ANTI JOIN download_files USING (file)").fetchall()]
@@ -119,11 +119,6 @@ def sweep_refused(store: Store, digest: str) -> None:
     except BaseException:
         connection.execute("ROLLBACK")
         raise
-
-
-def _ingest_id(store: Store, digest: str) -> int:
-    (ingest,) = store.connection.execute("SELECT id FROM ingested_files WHERE sha256 = ?", [digest]).fetchone()
-    return int(ingest)
 
 
 def _new_agents(store: Store, relation: str) -> None:
